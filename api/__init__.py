@@ -1,0 +1,1 @@
+"""HTTP/WebSocket API of Skynet and the command-centre wall display."""

@@ -1,0 +1,1 @@
+"""The ``skynet`` command line (typer + rich)."""

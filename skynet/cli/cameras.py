@@ -1,0 +1,182 @@
+"""``skynet cameras``: import, list, show and export the camera registry."""
+
+from __future__ import annotations
+
+import io
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from camera_registry import Camera, CameraRegistry, RegistryStore, SiteCRS, read_cameras
+from camera_registry.io import camera_feature, to_geojson, write_cameras, write_csv
+from skynet.cli._common import DbOption, FormatOption, OutputFormat, print_json, stderr, stdout
+from skynet.errors import BadInputError
+
+app = typer.Typer(help="The georeferenced camera registry.", no_args_is_help=True)
+
+
+def parse_numbers(text: str, count: int, option: str) -> list[float]:
+    """``count`` comma-separated numbers, or a bad-input error naming the option."""
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        numbers = []
+    if len(numbers) != count:
+        msg = f"{option} needs {count} comma-separated numbers, got {text!r}"
+        raise BadInputError(msg, field=option)
+    return numbers
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="GeoJSON FeatureCollection or CSV of cameras.")],
+    file_format: Annotated[
+        str | None, typer.Option("--input-format", help="geojson or csv (default: by suffix).")
+    ] = None,
+    crs: Annotated[
+        str | None,
+        typer.Option("--crs", help="Metric working CRS, e.g. EPSG:4547 (default: UTM zone)."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Import cameras (all or nothing; cameras with a known id are replaced).
+
+    Example: skynet cameras import sample_data/cameras.geojson --db town.db
+    """
+    spinner = stderr.status(f"importing {file}") if stderr.is_terminal else nullcontext()
+    with spinner:
+        loaded = read_cameras(file, file_format)
+        named_crs = crs or loaded.working_crs
+        site = SiteCRS.from_user_input(named_crs) if named_crs else None
+        summary = RegistryStore(db).import_cameras(loaded.cameras, site)
+    stderr.print(
+        f"imported {len(loaded.cameras)} cameras from {file}: {summary.added} added, "
+        f"{summary.updated} updated, {summary.unchanged} unchanged "
+        f"(working CRS {summary.working_crs})"
+    )
+
+
+@app.command("list")
+def list_(
+    bbox: Annotated[
+        str | None, typer.Option("--bbox", help="W,S,E,N in degrees (lon/lat).")
+    ] = None,
+    near: Annotated[str | None, typer.Option("--near", help="LON,LAT of a point.")] = None,
+    radius: Annotated[
+        float, typer.Option("--radius", help="Radius around --near, in metres.")
+    ] = 500.0,
+    kind: Annotated[str | None, typer.Option("--kind", help="Only this kind.")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="Only this status.")] = None,
+    output: FormatOption = OutputFormat.table,
+    db: DbOption = None,
+) -> None:
+    """List cameras, optionally in a bbox or within a radius of a point.
+
+    Example: skynet cameras list --near 119.007,25.454 --radius 800 --format json
+    """
+    if bbox is not None and near is not None:
+        raise BadInputError("give either --bbox or --near, not both", field="bbox")
+    registry = RegistryStore(db).load()
+    if bbox is not None:
+        cameras = registry.in_bbox(*parse_numbers(bbox, 4, "--bbox"))
+    elif near is not None:
+        lon, lat = parse_numbers(near, 2, "--near")
+        cameras = registry.near(lon, lat, radius)
+    else:
+        cameras = list(registry)
+    cameras = [
+        c
+        for c in cameras
+        if (kind is None or c.kind == kind) and (status is None or c.status == status)
+    ]
+    _emit(cameras, registry, output)
+
+
+@app.command("show")
+def show(
+    camera_id: Annotated[str, typer.Argument(help="The camera's id.")],
+    output: FormatOption = OutputFormat.table,
+    db: DbOption = None,
+) -> None:
+    """Show one camera's full record.
+
+    Example: skynet cameras show J1-N
+    """
+    camera = RegistryStore(db).get(camera_id)
+    if output is OutputFormat.table:
+        table = Table(title=f"camera {camera.id}", show_header=False)
+        for name, value in camera.as_dict().items():
+            table.add_row(name, "" if value is None else str(value))
+        stdout.print(table)
+    else:
+        print_json(camera_feature(camera) if output is OutputFormat.geojson else camera.as_dict())
+
+
+@app.command("export")
+def export(
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="File to write (default: stdout).")
+    ] = None,
+    file_format: Annotated[
+        str | None,
+        typer.Option("--format", "-f", help="geojson or csv (default: by suffix, else geojson)."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Export the whole registry as GeoJSON or CSV (lossless; re-importable).
+
+    Example: skynet cameras export --out cameras.csv
+    """
+    store = RegistryStore(db)
+    registry = store.load()
+    if out is not None:
+        write_cameras(registry, out, file_format, working_crs=registry.crs.code)
+        stderr.print(f"exported {len(registry)} cameras to {out}")
+        return
+    if (file_format or "geojson").lower() == "csv":
+        buffer = io.StringIO()
+        write_csv(registry, buffer)
+        sys.stdout.write(buffer.getvalue())
+    else:
+        print_json(to_geojson(registry, working_crs=registry.crs.code))
+
+
+def _emit(cameras: list[Camera], registry: CameraRegistry, output: OutputFormat) -> None:
+    if output is OutputFormat.json:
+        print_json([c.as_dict() for c in cameras])
+    elif output is OutputFormat.geojson:
+        print_json(to_geojson(cameras, working_crs=registry.crs.code))
+    else:
+        table = Table(title=f"{len(cameras)} of {len(registry)} cameras")
+        for column in (
+            "id",
+            "name",
+            "kind",
+            "status",
+            "lon",
+            "lat",
+            "heading",
+            "fov",
+            "range m",
+            "area",
+        ):
+            table.add_column(column)
+        for c in cameras:
+            table.add_row(
+                c.id,
+                c.name,
+                c.kind,
+                c.status,
+                f"{c.lon:.6f}",
+                f"{c.lat:.6f}",
+                f"{c.heading_deg:.0f}",
+                f"{c.fov_deg:.0f}",
+                f"{c.range_m:.0f}",
+                c.area or "",
+            )
+        stdout.print(table)

@@ -1,0 +1,1 @@
+"""Per-feed video analytics: sources, detection, tracking, description → Sightings."""
