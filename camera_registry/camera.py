@@ -174,13 +174,17 @@ def _normalise_types(camera: Camera) -> None:
                 object.__setattr__(camera, name, float(value))
             except (TypeError, ValueError):
                 _fail(camera, name, f"{value!r} is not a number")
-    if camera.homography is not None:
+    if camera.homography is not None and not _is_float_9tuple(camera.homography):
         try:
             object.__setattr__(camera, "homography", _as_homography(camera.homography))
         except (TypeError, ValueError) as exc:
             _fail(camera, "homography", str(exc))
     if not isinstance(camera.tags, tuple):
         object.__setattr__(camera, "tags", _as_tags(camera.tags))
+
+
+def _is_float_9tuple(value: object) -> bool:
+    return type(value) is tuple and len(value) == 9 and all(type(v) is float for v in value)
 
 
 def _validate(camera: Camera) -> None:
@@ -219,14 +223,15 @@ def _validate(camera: Camera) -> None:
 
 
 def _validate_homography(camera: Camera) -> None:
-    matrix = camera.homography_matrix
-    assert matrix is not None
-    if matrix.shape != (3, 3):
-        _fail(camera, "homography", "needs 9 numbers (3×3)")
-    if not np.all(np.isfinite(matrix)):
+    """Finite and invertible; plain floats, as NumPy costs more than it saves on 3×3."""
+    h = camera.homography
+    assert h is not None
+    if not all(math.isfinite(v) for v in h):
         _fail(camera, "homography", "contains a non-finite value")
-    column_norms = np.prod(np.linalg.norm(matrix, axis=0))
-    if column_norms == 0.0 or abs(np.linalg.det(matrix)) / column_norms < _MIN_HADAMARD_RATIO:
+    a, b, c, d, e, f, g, i, j = h
+    determinant = a * (e * j - f * i) - b * (d * j - f * g) + c * (d * i - e * g)
+    column_norms = math.hypot(a, d, g) * math.hypot(b, e, i) * math.hypot(c, f, j)
+    if column_norms == 0.0 or abs(determinant) / column_norms < _MIN_HADAMARD_RATIO:
         _fail(camera, "homography", "is singular (not invertible)")
 
 

@@ -15,23 +15,33 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
 
+from camera_registry.geometry import view_sectors
 from skynet.errors import BadInputError
 
 IntArray = NDArray[np.intp]
 
 
 class SpatialIndex:
-    """Immutable index over camera positions and view sectors."""
+    """Immutable index over camera positions and view sectors.
+
+    ``views`` holds each camera's heading, fov and range (``(N, 3)``); sector
+    polygons and every tree are built on first use.
+    """
 
     def __init__(
         self,
         lonlat: NDArray[np.float64],
         xy: NDArray[np.float64],
-        sectors: NDArray[np.object_],
+        views: NDArray[np.float64],
     ) -> None:
         self._lonlat = lonlat
         self._xy = xy
-        self._sectors = sectors
+        self._views = views
+
+    @cached_property
+    def sectors(self) -> NDArray[np.object_]:
+        """View-sector polygons in the working CRS, one per camera."""
+        return view_sectors(self._xy[:, 0], self._xy[:, 1], *self._views.T)
 
     @cached_property
     def _lonlat_tree(self) -> shapely.STRtree:
@@ -43,7 +53,7 @@ class SpatialIndex:
 
     @cached_property
     def _sector_tree(self) -> shapely.STRtree:
-        return shapely.STRtree(self._sectors)
+        return shapely.STRtree(self.sectors)
 
     @cached_property
     def _kdtree(self) -> cKDTree:

@@ -9,6 +9,7 @@ The site's working CRS travels in GeoJSON as the foreign member
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
@@ -149,7 +150,7 @@ def _feature_to_camera(feature: Any, index: int) -> Camera:
 
 
 def _parse_csv(text: str) -> CameraFile:
-    reader = csv.DictReader(text.splitlines())
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     if reader.fieldnames is None:
         raise BadInputError("empty CSV (no header row)")
     _reject_unknown(reader.fieldnames, None)

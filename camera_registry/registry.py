@@ -12,7 +12,6 @@ from shapely.geometry.base import BaseGeometry
 
 from camera_registry.camera import Camera, check_unique_ids
 from camera_registry.crs import SiteCRS
-from camera_registry.geometry import view_sectors
 from camera_registry.index import SpatialIndex
 from skynet.errors import BadInputError, NotFoundError
 
@@ -79,17 +78,17 @@ class CameraRegistry:
         x, y = self.crs.to_metric(self.lonlat[:, 0], self.lonlat[:, 1])
         return np.column_stack([x, y])
 
-    @cached_property
+    @property
     def sectors(self) -> NDArray[np.object_]:
         """View-sector polygons in the working CRS, one per camera."""
-        columns = np.array(
-            [(c.heading_deg, c.fov_deg, c.range_m) for c in self.cameras], dtype=np.float64
-        ).reshape(-1, 3)
-        return view_sectors(self.xy[:, 0], self.xy[:, 1], *columns.T)
+        return self.index.sectors
 
     @cached_property
     def index(self) -> SpatialIndex:
-        return SpatialIndex(self.lonlat, self.xy, self.sectors)
+        views = np.array(
+            [(c.heading_deg, c.fov_deg, c.range_m) for c in self.cameras], dtype=np.float64
+        ).reshape(-1, 3)
+        return SpatialIndex(self.lonlat, self.xy, views)
 
     def in_bbox(self, west: float, south: float, east: float, north: float) -> list[Camera]:
         """Cameras inside a WGS84 bounding box."""

@@ -5,7 +5,7 @@ Writes are one transaction each: an import either lands whole or not at all.
 
 from __future__ import annotations
 
-import json
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -46,11 +46,11 @@ cameras_table = sa.Table(
     sa.Column("image_width", sa.Integer, nullable=False),
     sa.Column("image_height", sa.Integer, nullable=False),
     sa.Column("fps", sa.Float(precision=53), nullable=False),
-    sa.Column("homography", sa.Text, nullable=True),
+    sa.Column("homography", sa.LargeBinary(72), nullable=True),  # 9 little-endian float64
     sa.Column("clock_offset_s", sa.Float(precision=53), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("area", sa.Text, nullable=True),
-    sa.Column("tags", sa.Text, nullable=False),
+    sa.Column("tags", sa.Text, nullable=False),  # ';'-joined (validated free of ';')
 )
 
 
@@ -89,7 +89,7 @@ class RegistryStore:
         """Every camera, as a registry on the stored CRS."""
         with self._connect() as connection:
             rows = connection.execute(sa.select(cameras_table).order_by(cameras_table.c.id))
-            cameras = [_camera_from_row(row._mapping) for row in rows]
+            cameras = [_camera_from_row(row) for row in rows.all()]
         crs = self.working_crs
         if crs is None and not cameras:
             msg = "the registry is empty: import cameras first (skynet cameras import FILE)"
@@ -105,7 +105,7 @@ class RegistryStore:
         if row is None:
             msg = f"no camera with id {camera_id!r} in the registry"
             raise NotFoundError(msg)
-        return _camera_from_row(row._mapping)
+        return _camera_from_row(row)
 
     def import_cameras(
         self, cameras: Sequence[Camera], crs: SiteCRS | None = None
@@ -164,16 +164,20 @@ class RegistryStore:
             raise store_error(self.engine, exc) from None
 
 
+_HOMOGRAPHY: Final = struct.Struct("<9d")
+_COLUMNS: Final = tuple(cameras_table.columns.keys())
+
+
 def _row_from_camera(camera: Camera) -> dict[str, Any]:
     row = camera.as_dict()
-    row["homography"] = None if camera.homography is None else json.dumps(row["homography"])
-    row["tags"] = json.dumps(row["tags"])
+    row["homography"] = None if camera.homography is None else _HOMOGRAPHY.pack(*camera.homography)
+    row["tags"] = ";".join(camera.tags)
     return row
 
 
-def _camera_from_row(row: Any) -> Camera:
-    values = dict(row)
-    homography = values["homography"]
-    values["homography"] = None if homography is None else tuple(json.loads(homography))
-    values["tags"] = tuple(json.loads(values["tags"]))
+def _camera_from_row(row: Sequence[Any]) -> Camera:
+    values = dict(zip(_COLUMNS, row, strict=True))
+    blob = values["homography"]
+    values["homography"] = None if blob is None else _HOMOGRAPHY.unpack(blob)
+    values["tags"] = tuple(t for t in values["tags"].split(";") if t)
     return Camera(**values)

@@ -11,7 +11,6 @@ import sys
 import traceback
 from datetime import UTC, datetime
 
-import click
 import typer
 
 from skynet.cli import cameras, demo
@@ -50,13 +49,7 @@ def main() -> None:
     """Run the CLI, mapping our errors to exit codes without tracebacks."""
     logging.basicConfig(level=logging.WARNING)
     try:
-        result = app(standalone_mode=False)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        stderr.print("aborted")
-        sys.exit(EXIT_FAULT)
+        app()  # usage errors are typer's own: message and exit code 2
     except SkynetError as exc:
         if exc.user_error:
             stderr.print(f"error: {exc}", markup=False)
@@ -73,7 +66,6 @@ def main() -> None:
             f"internal error: {type(exc).__name__}: {exc} (details in {where})", markup=False
         )
         sys.exit(EXIT_FAULT)
-    sys.exit(result if isinstance(result, int) else 0)
 
 
 if __name__ == "__main__":
