@@ -19,7 +19,7 @@ from rich.progress import (
 
 #: People read stdout; progress and messages go to stderr so pipes stay clean.
 stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class OutputFormat(StrEnum):

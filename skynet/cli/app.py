@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import typer
 
-from skynet.cli import cameras, demo
+from skynet.cli import cameras, demo, roads
 from skynet.cli._common import stderr
 from skynet.errors import SkynetError
 
@@ -26,6 +26,8 @@ app = typer.Typer(
 )
 app.add_typer(cameras.app, name="cameras")
 app.command("demo")(demo.demo)
+app.add_typer(roads.app, name="roads")
+app.command("coverage")(roads.coverage)
 
 EXIT_FAULT = 1
 EXIT_BAD_INPUT = 2

@@ -1,0 +1,224 @@
+"""Attach cameras to the roads they see: one STRtree query for all view sectors.
+
+A camera watches a directed edge where its view sector covers part of the
+edge's line. Both directions of a two-way road are separate directed edges on
+the same line, so a camera that sees the road sees both directions of travel;
+a one-way road offers one. For every (camera, directed edge) pair we keep the
+watched length, the watched span along the edge (from ``u``, in the edge's
+``length`` metres), the direction of travel through the span and whether that
+travel approaches the camera (the vehicle's front is seen) or leaves it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+
+from camera_registry.geometry import view_sectors
+from camera_registry.registry import CameraRegistry
+from skynet.errors import NotFoundError
+from skynet.roads.network import RoadNetwork
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.intp]
+BoolArray = NDArray[np.bool_]
+
+
+@dataclass(frozen=True, eq=False)
+class WatchedParts:
+    """Each connected watched piece of an edge: one interval ``[start_m, end_m]``."""
+
+    camera: IntArray
+    edge: IntArray
+    start_m: FloatArray
+    end_m: FloatArray
+
+
+@dataclass(frozen=True, eq=False)
+class CameraAttachment:
+    """Which cameras watch which directed edges; rows of the pair arrays are pairs.
+
+    ``camera`` indexes :attr:`camera_ids` (the registry's order), ``edge`` the
+    network's edge rows. ``start_m``/``end_m`` bound the watched span along the
+    edge, ``heading_deg`` is the direction of travel through it (clockwise
+    from north) and ``approaching`` tells whether that travel heads towards
+    the camera.
+    """
+
+    camera_ids: NDArray[np.str_]
+    online: BoolArray
+    sectors: NDArray[np.object_]
+    camera: IntArray
+    edge: IntArray
+    watched_m: FloatArray
+    start_m: FloatArray
+    end_m: FloatArray
+    heading_deg: FloatArray
+    approaching: BoolArray
+    parts: WatchedParts
+
+    def __len__(self) -> int:
+        return int(self.camera.shape[0])
+
+    @cached_property
+    def _camera_row(self) -> dict[str, int]:
+        return {str(camera_id): row for row, camera_id in enumerate(self.camera_ids)}
+
+    @cached_property
+    def _by_edge(self) -> IntArray:
+        return np.argsort(self.edge, kind="stable")
+
+    def pairs_of(self, camera_id: str) -> IntArray:
+        """Pair rows of one camera (:class:`NotFoundError` for an unknown id)."""
+        try:
+            row = self._camera_row[camera_id]
+        except KeyError:
+            msg = f"no camera with id {camera_id!r} in the registry"
+            raise NotFoundError(msg) from None
+        return np.flatnonzero(self.camera == row)
+
+    def edges_of(self, camera_id: str) -> IntArray:
+        """Directed edge rows a camera watches."""
+        return self.edge[self.pairs_of(camera_id)]
+
+    def cameras_of(self, edge_row: int) -> list[str]:
+        """Ids of the cameras that watch one directed edge."""
+        order = self._by_edge
+        low = np.searchsorted(self.edge[order], edge_row, side="left")
+        high = np.searchsorted(self.edge[order], edge_row, side="right")
+        return [str(self.camera_ids[c]) for c in self.camera[order[low:high]]]
+
+    def watching(self, edge_count: int) -> list[list[str]]:
+        """For every edge row, the ids of the cameras that watch it."""
+        out: list[list[str]] = [[] for _ in range(edge_count)]
+        for camera, edge in zip(self.camera.tolist(), self.edge.tolist(), strict=True):
+            out[edge].append(str(self.camera_ids[camera]))
+        return out
+
+
+def network_sectors(network: RoadNetwork, registry: CameraRegistry) -> NDArray[np.object_]:
+    """View sectors in the network's CRS (the registry's own when both agree)."""
+    if len(registry) == 0:
+        return np.empty(0, dtype=object)
+    if registry.crs.crs == network.crs.crs:
+        return registry.sectors
+    x, y = network.crs.to_metric(registry.lonlat[:, 0], registry.lonlat[:, 1])
+    pose = np.array(
+        [(c.heading_deg, c.fov_deg, c.range_m) for c in registry.cameras], dtype=np.float64
+    )
+    return view_sectors(x, y, *pose.T)
+
+
+def attach_cameras(network: RoadNetwork, registry: CameraRegistry) -> CameraAttachment:
+    """The directed edges every camera watches, with spans and directions."""
+    sectors = network_sectors(network, registry)
+    camera_ids = np.array([c.id for c in registry.cameras], dtype=str)
+    online = np.array([c.status == "online" for c in registry.cameras], dtype=bool)
+    if sectors.size == 0:
+        return _empty(camera_ids, online, sectors)
+    camera, edge = network.edge_tree.query(sectors, predicate="intersects")
+    lines = network.geometries[edge]
+    pieces = shapely.intersection(lines, sectors[camera])
+    parts = _parts(network, camera, edge, pieces)
+    watched = np.asarray(
+        np.bincount(parts.pair, weights=parts.end_m - parts.start_m, minlength=camera.size),
+        dtype=np.float64,
+    )
+    seen = watched > 0.0
+    start = np.full(camera.size, np.inf)
+    end = np.zeros(camera.size)
+    np.minimum.at(start, parts.pair, parts.start_m)
+    np.maximum.at(end, parts.pair, parts.end_m)
+    camera, edge, start, end, watched = (
+        camera[seen],
+        edge[seen],
+        start[seen],
+        end[seen],
+        watched[seen],
+    )
+    heading, approaching = _travel(network, registry, camera, edge, start, end)
+    keep = np.flatnonzero(seen)
+    remap = np.full(seen.size, -1, dtype=np.intp)
+    remap[keep] = np.arange(keep.size)
+    part_pair = remap[parts.pair]
+    return CameraAttachment(
+        camera_ids,
+        online,
+        sectors,
+        camera.astype(np.intp),
+        edge.astype(np.intp),
+        watched,
+        start,
+        end,
+        heading,
+        approaching,
+        WatchedParts(camera[part_pair], edge[part_pair], parts.start_m, parts.end_m),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _Parts:
+    pair: IntArray
+    start_m: FloatArray
+    end_m: FloatArray
+
+
+def _parts(network: RoadNetwork, camera: IntArray, edge: IntArray, pieces: Any) -> _Parts:
+    """Split each intersection into its line parts and locate them along the edge."""
+    parts, pair = shapely.get_parts(pieces, return_index=True)
+    is_line = (shapely.get_type_id(parts) == shapely.GeometryType.LINESTRING) & (
+        shapely.length(parts) > 0.0
+    )
+    parts, pair = parts[is_line], pair[is_line]
+    lines = network.geometries[edge[pair]]
+    a = shapely.line_locate_point(lines, shapely.get_point(parts, 0))
+    b = shapely.line_locate_point(lines, shapely.get_point(parts, -1))
+    scale = network.edges.length[edge[pair]] / shapely.length(lines)
+    low, high = np.minimum(a, b) * scale, np.maximum(a, b) * scale
+    useful = high > low
+    return _Parts(pair[useful].astype(np.intp), low[useful], high[useful])
+
+
+def _travel(
+    network: RoadNetwork,
+    registry: CameraRegistry,
+    camera: IntArray,
+    edge: IntArray,
+    start: FloatArray,
+    end: FloatArray,
+) -> tuple[FloatArray, BoolArray]:
+    """Heading of travel through each watched span and whether it nears the camera."""
+    lines = network.geometries[edge]
+    scale = shapely.length(lines) / network.edges.length[edge]
+    first = shapely.get_coordinates(shapely.line_interpolate_point(lines, start * scale))
+    last = shapely.get_coordinates(shapely.line_interpolate_point(lines, end * scale))
+    heading = np.degrees(np.arctan2(last[:, 0] - first[:, 0], last[:, 1] - first[:, 1])) % 360.0
+    x, y = network.crs.to_metric(registry.lonlat[camera, 0], registry.lonlat[camera, 1])
+    apex = np.column_stack([x, y])
+    nearer = np.hypot(*(last - apex).T) < np.hypot(*(first - apex).T)
+    return heading, nearer
+
+
+def _empty(
+    camera_ids: NDArray[np.str_], online: BoolArray, sectors: NDArray[np.object_]
+) -> CameraAttachment:
+    none_i = np.empty(0, dtype=np.intp)
+    none_f = np.empty(0, dtype=np.float64)
+    return CameraAttachment(
+        camera_ids,
+        online,
+        sectors,
+        none_i,
+        none_i,
+        none_f,
+        none_f,
+        none_f,
+        none_f,
+        np.empty(0, dtype=bool),
+        WatchedParts(none_i, none_i, none_f, none_f),
+    )
