@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import typer
 
-from skynet.cli import cameras, demo, roads
+from skynet.cli import cameras, demo, roads, synth
 from skynet.cli._common import stderr
 from skynet.errors import SkynetError
 
@@ -28,6 +28,7 @@ app.add_typer(cameras.app, name="cameras")
 app.command("demo")(demo.demo)
 app.add_typer(roads.app, name="roads")
 app.command("coverage")(roads.coverage)
+app.add_typer(synth.app, name="synth")
 
 EXIT_FAULT = 1
 EXIT_BAD_INPUT = 2

@@ -13,12 +13,12 @@ Rules checked (the real deployments' own):
     cameras are those within ``village_radius_m`` of one of its nodes or whose
     ``area`` equals the village's name. Without that attribute the rule does
     not apply (reported as None).
-(b) *Every approach of a major intersection is watched.* A major intersection
-    is a node with at least 3 distinct neighbours of which at least 2
-    incident physical roads are tertiary or above (``*_link`` counts as its
-    road). Each directed edge that ends there (other than a self-loop) is an
-    approach. It is watched when an online camera watches some part of it
-    within ``approach_reach_m`` metres of the node (along the edge), so a
+(b) *Every approach of a major intersection is watched.* Major intersections
+    are defined once, in :mod:`skynet.roads.junctions` (arterial crossings),
+    and camera placement uses the same definition. Each directed edge that
+    ends there (other than a self-loop) is an approach. It is watched when an
+    online camera watches some part of it within ``approach_reach_m`` metres
+    of the node (along the edge), so a
     vehicle's arrival there is seen; departures are the approaches of the
     two-way roads' other direction and of the next intersection.
 """
@@ -37,7 +37,8 @@ from scipy.spatial import cKDTree
 
 from camera_registry.registry import CameraRegistry
 from skynet.roads.cameras import CameraAttachment, WatchedParts, attach_cameras
-from skynet.roads.classes import HIGHWAY_CLASSES, TERTIARY_CODE
+from skynet.roads.classes import HIGHWAY_CLASSES
+from skynet.roads.junctions import major_junction_rows
 from skynet.roads.network import RoadNetwork
 
 FloatArray = NDArray[np.float64]
@@ -350,16 +351,8 @@ def _villages(
 
 
 def _major_nodes(network: RoadNetwork, roads: _Roads) -> IntArray:
-    """Nodes with >= 3 distinct neighbours and >= 2 incident roads tertiary or above."""
-    size = len(network.nodes)
-    proper = roads.low != roads.high
-    low, high = roads.low[proper], roads.high[proper]
-    pairs = np.unique(np.stack([low, high], axis=1), axis=0)
-    neighbours = np.bincount(pairs.reshape(-1), minlength=size)
-    major_road = roads.highway[proper] <= TERTIARY_CODE
-    ends = np.concatenate([low[major_road], high[major_road]])
-    major_roads = np.bincount(ends, minlength=size)
-    return np.flatnonzero((neighbours >= 3) & (major_roads >= 2))
+    """Major junctions as defined in :mod:`skynet.roads.junctions`."""
+    return major_junction_rows(roads.low, roads.high, roads.highway, len(network.nodes))
 
 
 def _intersections(

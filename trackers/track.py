@@ -1,0 +1,292 @@
+"""The vectorised multi-object tracker: SORT's core with ByteTrack's second pass.
+
+Every frame, for all tracks at once:
+
+1. predict each track's box one frame ahead (batched Kalman filter,
+   :mod:`trackers.kalman`);
+2. match the predicted boxes to the *high-score* detections by IoU with an
+   optimal assignment (:mod:`trackers.association`);
+3. match the confirmed tracks still unmatched to the *low-score* detections
+   (ByteTrack: a partly occluded object's weak box keeps its track alive, but
+   a weak box never starts a track);
+4. correct the matched tracks with their detections; unmatched tracks coast
+   on their prediction and die after ``max_age`` missed frames (a tentative
+   track dies at its first miss);
+5. start tentative tracks from unmatched detections scoring at least
+   ``birth_score``; a track is confirmed, and gets its id, after ``min_hits``
+   consecutive matches. Tracks born in the stream's first frame are confirmed
+   at once: those objects were already there, not new arrivals.
+
+Each frame reports the confirmed tracks it matched, plus those missed for at
+most ``report_coasting`` frames (at their predicted box). Track state lives in
+two NumPy tables, one row per track; the only Python-level iteration is over
+the frames. Ids are 1, 2, 3… in order of
+confirmation; the result is deterministic for the same input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from skynet.errors import BadInputError
+from trackers import kalman
+from trackers.association import iou_matrix, match
+from trackers.boxes import (
+    Detections,
+    FloatArray,
+    IntArray,
+    cxcywh_to_xyxy,
+    xyxy_to_cxcywh,
+)
+from trackers.kalman import KalmanNoise
+
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerConfig:
+    """Tracker parameters; the defaults suit pedestrians and vehicles at 10–30 fps.
+
+    They were chosen on two workloads together, MOT15 TUD-Campus (real
+    detections, crowded pedestrians) and the synthetic scene of
+    ``benchmarks/bench_tracker.py`` (40 crossing targets, 5 % missed and 5 %
+    weak detections, false positives), so that neither alone decides. With
+    them: TUD-Campus MOTA 0.649 / IDF1 0.738, synthetic (1000 frames) MOTA
+    0.971 / IDF1 0.968. The figures after each choice are the alternatives'.
+
+    * ``high_score`` 0.5 / ``low_score`` 0.1: ByteTrack's split; boxes
+      between them only extend confirmed tracks, boxes below are noise.
+    * ``birth_score`` 0.7: only a confident box starts a track (ByteTrack's
+      0.6 + 0.1); at 0.6 TUD-Campus loses 0.014 MOTA to false tracks and id
+      switches, for 0.003 on synthetic.
+    * ``match_iou`` 0.3: SORT's gate. 0.4 loses people whose box changes
+      fast (TUD MOTA −0.028, IDF1 −0.11); 0.2 lets neighbours swap ids
+      (synthetic IDF1 −0.014).
+    * ``low_match_iou`` 0.5: a weak box must overlap more, as in ByteTrack.
+    * ``max_age`` 30 frames: coast through about a second of occlusion;
+      at 10, TUD-Campus loses 0.017 MOTA and 0.065 IDF1; 60 changes nothing.
+    * ``min_hits`` 3: three consecutive matches confirm a track, so a one-
+      or two-frame false positive never gets an id (at 2: TUD −0.019 MOTA
+      from 9 more false positives, synthetic +0.008).
+    * ``report_coasting`` 1: a confirmed track missed for one frame is still
+      reported, at its prediction; it bridges single-frame detector drop-outs
+      (synthetic MOTA 0.93 → 0.97) at the cost of a few false positives where
+      the object really left (TUD-Campus −0.006). 0 reports matched tracks only.
+    * ``noise``: Kalman noise as fractions of the box size (DeepSORT's
+      weights); doubling the velocity or position noise costs TUD 0.02–0.03.
+    """
+
+    high_score: float = 0.5
+    low_score: float = 0.1
+    birth_score: float = 0.7
+    match_iou: float = 0.3
+    low_match_iou: float = 0.5
+    max_age: int = 30
+    min_hits: int = 3
+    report_coasting: int = 1
+    noise: KalmanNoise = field(default_factory=KalmanNoise)
+
+    def __post_init__(self) -> None:
+        for name in ("high_score", "low_score", "birth_score", "match_iou", "low_match_iou"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                msg = f"must lie in [0, 1], got {value}"
+                raise BadInputError(msg, source="TrackerConfig", field=name)
+        if self.low_score > self.high_score:
+            msg = f"low_score {self.low_score} exceeds high_score {self.high_score}"
+            raise BadInputError(msg, source="TrackerConfig", field="low_score")
+        if self.max_age < 0:
+            msg = f"must be >= 0, got {self.max_age}"
+            raise BadInputError(msg, source="TrackerConfig", field="max_age")
+        if self.min_hits < 1:
+            msg = f"must be >= 1, got {self.min_hits}"
+            raise BadInputError(msg, source="TrackerConfig", field="min_hits")
+        if self.report_coasting < 0:
+            msg = f"must be >= 0, got {self.report_coasting}"
+            raise BadInputError(msg, source="TrackerConfig", field="report_coasting")
+
+
+@dataclass(frozen=True, slots=True)
+class TrackFrame:
+    """The confirmed tracks reported for one frame.
+
+    ``frame`` counts updates from 0. Row ``i`` is track ``ids[i]`` with its
+    filtered corner box, the score and class of the detection that updated it,
+    and ``detections[i]``, that detection's index in the frame's input. A
+    coasting track (see ``TrackerConfig.report_coasting``) has detection -1,
+    its predicted box and the score it last matched with.
+    """
+
+    frame: int
+    ids: IntArray
+    boxes: FloatArray
+    scores: FloatArray
+    classes: IntArray
+    detections: IntArray
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+
+# Columns of the tracker's integer table; its float table is the Kalman state
+# (trackers.kalman) followed by the score of the detection last matched.
+_ID, _HITS, _MISSES, _CLASS = 0, 1, 2, 3
+_INT_WIDTH = 4
+_SCORE = kalman.STATE_WIDTH
+_FLOAT_WIDTH = kalman.STATE_WIDTH + 1
+
+
+class MultiObjectTracker:
+    """Tracks boxes across the frames of one feed; feed it frames in order.
+
+    All tracks live in two tables, one row per track: ``_floats`` (Kalman
+    state and last score) and ``_ints`` (id — 0 while tentative —,
+    consecutive hits, frames since the last match, class), so that dropping
+    dead tracks or appending new ones is one array operation per table.
+    """
+
+    def __init__(self, config: TrackerConfig | None = None) -> None:
+        self.config = config if config is not None else TrackerConfig()
+        self._floats = np.zeros((0, _FLOAT_WIDTH))
+        self._ints = np.zeros((0, _INT_WIDTH), dtype=np.int64)
+        self._frame = 0
+        self._last_id = 0
+
+    @property
+    def frame(self) -> int:
+        """How many frames have been processed."""
+        return self._frame
+
+    @property
+    def track_count(self) -> int:
+        """Tracks alive now, tentative and coasting ones included."""
+        return int(self._ints.shape[0])
+
+    def update(
+        self,
+        boxes_xyxy: npt.ArrayLike,
+        scores: npt.ArrayLike,
+        classes: npt.ArrayLike | None = None,
+    ) -> TrackFrame:
+        """Process the next frame's detections; returns its confirmed tracks."""
+        detections = Detections.from_arrays(
+            boxes_xyxy, scores, classes, source=f"frame {self._frame}"
+        )
+        return self.step(detections)
+
+    def run_detections(self, frames: Iterable[Detections]) -> list[TrackFrame]:
+        """Process a whole sequence of per-frame detections (one entry per frame)."""
+        return [self.step(detections) for detections in frames]
+
+    def step(self, detections: Detections) -> TrackFrame:
+        """:meth:`update` for an already validated :class:`Detections`."""
+        config = self.config
+        floats, ints = self._floats, self._ints
+        kalman.predict(floats, config.noise)
+        detection_of_track = self._associate(floats, ints, detections)
+
+        matched = detection_of_track >= 0
+        matched_rows = np.nonzero(matched)[0]
+        used = detection_of_track[matched_rows]
+        kalman.update(floats, matched_rows, xyxy_to_cxcywh(detections.boxes[used]), config.noise)
+        floats[matched_rows, _SCORE] = detections.scores[used]
+        ints[:, _HITS] += 1
+        ints[:, _HITS] *= matched
+        ints[:, _MISSES] += 1
+        ints[matched_rows, _MISSES] = 0
+
+        alive = (ints[:, _MISSES] <= config.max_age) & ((ints[:, _ID] > 0) | matched)
+        if not alive.all():
+            floats, ints = floats[alive], ints[alive]
+            detection_of_track = detection_of_track[alive]
+        born = self._births(detections, used)
+        if born.size:
+            floats, ints = self._append(floats, ints, detections, born)
+            detection_of_track = np.concatenate((detection_of_track, born))
+
+        tentative = ints[:, _ID] == 0
+        confirm = tentative if self._frame == 0 else tentative & (ints[:, _HITS] >= config.min_hits)
+        if confirm.any():
+            self._give_ids(ints, confirm)
+        self._floats, self._ints = floats, ints
+        result = self._report(floats, ints, detection_of_track)
+        self._frame += 1
+        return result
+
+    def _associate(self, floats: FloatArray, ints: IntArray, detections: Detections) -> IntArray:
+        """For each track, the index of the detection it matched, or -1."""
+        config = self.config
+        track_count = ints.shape[0]
+        detection_of_track = np.full(track_count, -1, dtype=np.int64)
+        if track_count == 0 or len(detections) == 0:
+            return detection_of_track
+        predicted = cxcywh_to_xyxy(floats[:, kalman.POSITION])
+        scores = detections.scores
+        strong = scores >= config.high_score
+        high = np.nonzero(strong)[0]
+        similarity = self._similarity(predicted, ints[:, _CLASS], detections, high)
+        rows, cols = match(similarity, config.match_iou)
+        detection_of_track[rows] = high[cols]
+
+        low = np.nonzero(~strong & (scores >= config.low_score))[0]
+        if low.size:
+            free = np.nonzero((detection_of_track < 0) & (ints[:, _ID] > 0))[0]
+            similarity = self._similarity(predicted[free], ints[free, _CLASS], detections, low)
+            rows, cols = match(similarity, config.low_match_iou)
+            detection_of_track[free[rows]] = low[cols]
+        return detection_of_track
+
+    @staticmethod
+    def _similarity(
+        predicted: FloatArray, track_classes: IntArray, detections: Detections, columns: IntArray
+    ) -> FloatArray:
+        """IoU of predicted boxes with the chosen detections, zero across classes."""
+        similarity = iou_matrix(predicted, detections.boxes[columns])
+        if detections.classes is not None:
+            same_class = track_classes[:, None] == detections.classes[columns][None, :]
+            similarity *= same_class
+        return similarity
+
+    def _births(self, detections: Detections, used: IntArray) -> IntArray:
+        """Indices of the confident detections no track took: each starts a track."""
+        candidates = detections.scores >= self.config.birth_score
+        candidates[used] = False
+        return np.nonzero(candidates)[0]
+
+    def _append(
+        self, floats: FloatArray, ints: IntArray, detections: Detections, born: IntArray
+    ) -> tuple[FloatArray, IntArray]:
+        """The tables with one tentative track per detection in ``born``."""
+        new_floats = np.zeros((born.size, _FLOAT_WIDTH))
+        boxes = xyxy_to_cxcywh(detections.boxes[born])
+        new_floats[:, : kalman.STATE_WIDTH] = kalman.initiate(boxes, self.config.noise)
+        new_floats[:, _SCORE] = detections.scores[born]
+        new_ints = np.zeros((born.size, _INT_WIDTH), dtype=np.int64)
+        new_ints[:, _HITS] = 1
+        new_ints[:, _CLASS] = -1 if detections.classes is None else detections.classes[born]
+        return np.concatenate((floats, new_floats)), np.concatenate((ints, new_ints))
+
+    def _give_ids(self, ints: IntArray, confirm: BoolArray) -> None:
+        """Number the newly confirmed tracks in row order."""
+        rows = np.nonzero(confirm)[0]
+        ints[rows, _ID] = self._last_id + 1 + np.arange(rows.size)
+        self._last_id += int(rows.size)
+
+    def _report(
+        self, floats: FloatArray, ints: IntArray, detection_of_track: IntArray
+    ) -> TrackFrame:
+        """Confirmed tracks matched now, or missed for at most ``report_coasting`` frames."""
+        shown = (ints[:, _ID] > 0) & (ints[:, _MISSES] <= self.config.report_coasting)
+        rows = np.nonzero(shown)[0]
+        return TrackFrame(
+            frame=self._frame,
+            ids=ints[rows, _ID],
+            boxes=cxcywh_to_xyxy(floats[rows, kalman.POSITION]),
+            scores=floats[rows, _SCORE],
+            classes=ints[rows, _CLASS],
+            detections=detection_of_track[rows],
+        )
