@@ -83,12 +83,16 @@ def read_mot(path: str | Path) -> MotRecords:
 
 
 def write_mot(path: str | Path, records: MotRecords) -> None:
-    """Write records as MOTChallenge lines (``-1`` for the three world columns)."""
+    """Write records as MOTChallenge lines.
+
+    The ``extra`` columns follow ``conf`` when there are any (ground truth's
+    class and visibility, MOT16+); otherwise the three MOT15 world columns
+    are written as ``-1``.
+    """
     xywh = xyxy_to_xywh(records.boxes)
-    table = np.column_stack(
-        [records.frames, records.ids, xywh, records.scores, np.full((len(records), 3), -1.0)]
-    )
-    formats = ["%d", "%d", "%.3f", "%.3f", "%.3f", "%.3f", "%.6g", "%d", "%d", "%d"]
+    extra = records.extra if records.extra.shape[1] else np.full((len(records), 3), -1.0)
+    table = np.column_stack([records.frames, records.ids, xywh, records.scores, extra])
+    formats = ["%d", "%d", "%.3f", "%.3f", "%.3f", "%.3f", "%.6g"] + ["%.6g"] * extra.shape[1]
     try:
         np.savetxt(path, table, fmt=formats, delimiter=",")
     except OSError as error:
