@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -74,5 +75,70 @@ def city(
     )
 
 
-# `skynet synth scenario hit_and_run --out DIR` belongs here: a later step of
-# issue 3 adds it as `@app.command("scenario")` (not implemented yet).
+@app.command("scenario")
+def scenario(
+    name: Annotated[
+        str,
+        typer.Argument(help="A bundled scenario (sample_data/NAME/spec.json), e.g. hit_and_run."),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write into (created if needed).")],
+    spec_file: Annotated[
+        Path | None, typer.Option("--spec", help="Use this spec file instead of the bundled one.")
+    ] = None,
+    footage: Annotated[
+        bool, typer.Option("--footage/--no-footage", help="Also render every camera's clips.")
+    ] = False,
+    cameras: Annotated[
+        str | None,
+        typer.Option("--cameras", help="Render only these camera ids (comma-separated)."),
+    ] = None,
+) -> None:
+    """Generate a scenario: road network, cameras, ground truth and, on request, footage.
+
+    Writes spec.json, roads.graphml, cameras.geojson and ground_truth.json; with
+    --footage also footage/ (one folder per camera: clip-NNN.avi with its
+    MOTChallenge ground truth clip-NNN.gt.txt, and manifest.json). Clips already
+    rendered are kept, so a rerun resumes.
+
+    Example: skynet synth scenario hit_and_run --out hit-and-run --footage --cameras P01-CRASH
+    """
+    from skynet.sample_data import sample_data_dir
+    from skynet.synthetic.footage import plan_clips, render_footage
+    from skynet.synthetic.scenario import ScenarioSpec, build_scenario, write_scenario
+
+    path = spec_file or sample_data_dir() / name / "spec.json"
+    if spec_file is None and not path.exists():
+        bundled = sorted(p.parent.name for p in sample_data_dir().glob("*/spec.json"))
+        msg = f"no bundled scenario {name!r} (bundled: {', '.join(bundled)})"
+        raise BadInputError(msg, field="name")
+    spec = ScenarioSpec.from_file(path)
+    with stderr.status("generating the scenario") if stderr.is_terminal else nullcontext():
+        built = build_scenario(spec)
+        write_scenario(built, out)
+    truth = built.ground_truth()
+    stderr.print(
+        f"{spec.name}: escape {truth['route']['length_m'] / 1000:.2f} km "
+        f"({truth['route']['rural_share']:.0%} rural), seen by "
+        f"{len({s['camera_id'] for s in truth['sightings']})} cameras; "
+        f"{truth['cameras']['road']} road + {truth['cameras']['village']} village cameras → {out}"
+    )
+    if not footage:
+        return
+    chosen = None
+    if cameras:
+        wanted = [c.strip() for c in cameras.split(",") if c.strip()]
+        known = {c.id: c for c in built.cameras}
+        missing = [c for c in wanted if c not in known]
+        if missing:
+            raise BadInputError(f"unknown camera id(s) {missing}", field="--cameras")
+        chosen = [known[c] for c in wanted]
+    total = sum(clip.n_frames for clip in plan_clips(built, chosen))
+    with progress() as bar:
+        task = bar.add_task("rendering footage (frames)", total=total)
+        clips = render_footage(
+            built,
+            out / "footage",
+            cameras=chosen,
+            on_clip=lambda clip: bar.update(task, advance=clip.n_frames),
+        )
+    stderr.print(f"{len(clips)} clips, {total} frames → {out / 'footage'}")

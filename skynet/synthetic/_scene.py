@@ -218,10 +218,13 @@ def _coverage(projector: Projector, view: GroundView, shapes: shapely.Geometry) 
     rings = [r for p in polygons for r in (p.exterior, *p.interiors)]
     contours = []
     for ring in rings:
-        ground = np.asarray(ring.coords)[:, :2]
+        ground = np.asarray(ring.coords).reshape(-1, 2)[:, :2]
+        if ground.shape[0] < 3:  # an empty or degenerate part of the clipped shapes
+            continue
         points = np.column_stack([ground, np.zeros(ground.shape[0])])
         pixels, _ = projector.project(points)
-        contours.append(np.rint(pixels * 16.0).astype(np.int32))
+        # Keep within int32 once scaled by the 4 fractional bits fillPoly uses.
+        contours.append(np.rint(np.clip(pixels, -1e6, 1e6) * 16.0).astype(np.int32))
     if contours:
         cv2.fillPoly(mask, contours, 255, cv2.LINE_AA, 4)
     return mask.astype(np.float64) / 255.0

@@ -17,7 +17,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
@@ -191,7 +191,7 @@ class CameraRenderer:
         near = np.hypot(states.x - centre[0], states.y - centre[1]) <= self._max_range_m
         if near.all():
             return states
-        return VehicleStates(**{f.name: getattr(states, f.name)[near] for f in fields(states)})
+        return states.take(near)
 
     def _frame(
         self, image: ImageU8, states: VehicleStates, boxes: Boxes, mask: NDArray[np.uint16] | None
@@ -256,7 +256,7 @@ def in_view(
     centre = projector.centre
     near = np.hypot(states.x - centre[0], states.y - centre[1]) <= max_range_m
     rows = np.flatnonzero(near)
-    subset = VehicleStates(**{f.name: getattr(states, f.name)[rows] for f in fields(states)})
+    subset = states.take(rows)
     shown = np.zeros(len(states), dtype=bool)
     shown[rows[project_boxes(subset, projector).rows]] = True
     return shown

@@ -17,9 +17,9 @@ colour) are added with :meth:`Traffic.with_vehicles` and
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from functools import cached_property
-from typing import Final
+from typing import Any, Final
 
 import networkx as nx
 import numpy as np
@@ -85,6 +85,10 @@ class VehicleStates:
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
+
+    def take(self, rows: NDArray[np.integer[Any]] | NDArray[np.bool_]) -> VehicleStates:
+        """The states of the selected rows (indices or a mask)."""
+        return VehicleStates(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
 
     @property
     def class_names(self) -> NDArray[np.str_]:

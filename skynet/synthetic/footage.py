@@ -1,0 +1,202 @@
+"""A scenario's CCTV footage: motion-triggered clips per camera, rendered on demand.
+
+Like most community and road recorders, each camera keeps clips only while
+something moves in view: the clip plan comes from the traffic's ground truth
+(which vehicle is in which picture when), padded by ``pad_s`` on each side.
+Clips are written as video files beside their MOTChallenge ground truth, and
+a ``manifest.json`` lists them with their start times. The same spec and seed
+render the same frames, so a finished folder is a cache.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import shapely
+
+from camera_registry.camera import Camera
+from skynet.errors import BadInputError
+from skynet.synthetic.groundtruth import as_records, record_clip
+from skynet.synthetic.render import MAX_RANGE_M, CameraRenderer, in_view
+from skynet.synthetic.scenario import Scenario
+from skynet.synthetic.traffic import EdgeTable, Traffic
+from trackers.mot import read_mot, write_mot
+
+MANIFEST: Final = "manifest.json"
+#: Every clip's MOT track id → vehicle id (ground truth across cameras).
+TRACK_MAP: Final = "track_map.csv"
+#: Step (s) at which vehicles are checked against a camera's picture when planning.
+_PLAN_STEP_S: Final = 0.5
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One recorded clip: which camera, when, how many frames, where the files are."""
+
+    camera_id: str
+    index: int
+    start_s: float
+    n_frames: int
+    fps: float
+    vehicle_ids: tuple[int, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.camera_id}/clip-{self.index:03d}"
+
+    @property
+    def start_iso(self) -> str:
+        return datetime.fromtimestamp(self.start_s, UTC).isoformat(timespec="milliseconds")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **dataclasses.asdict(self),
+            "vehicle_ids": list(self.vehicle_ids),
+            "video": f"{self.name}.avi",
+            "ground_truth": f"{self.name}.gt.txt",
+            "start": self.start_iso,
+        }
+
+
+def recording_window(scenario: Scenario, margin_s: float = 60.0) -> tuple[float, float]:
+    """The span the investigation covers: the escape, with a margin on each side."""
+    depart, arrive = scenario.escape_window
+    return depart - margin_s, arrive + margin_s
+
+
+def plan_clips(scenario: Scenario, cameras: Iterable[Camera] | None = None) -> list[Clip]:
+    """Clips every online camera records over the recording window."""
+    streets = scenario.traffic.streets
+    start, end = recording_window(scenario)
+    footage = scenario.spec.footage
+    x, y = scenario.city.crs.to_metric(
+        [c.lon for c in scenario.cameras], [c.lat for c in scenario.cameras]
+    )
+    positions = dict(zip((c.id for c in scenario.cameras), zip(x, y, strict=True), strict=True))
+    plan = []
+    for camera in cameras if cameras is not None else scenario.cameras:
+        if camera.status != "online" or camera.homography is None:
+            continue
+        spans = _busy_spans(camera, positions[camera.id], streets, scenario.traffic, start, end)
+        for index, (first, last, vehicles) in enumerate(_merge(spans, footage.pad_s)):
+            frames = max(1, round((last - first) * footage.fps))
+            plan.append(Clip(camera.id, index, first, frames, footage.fps, vehicles))
+    return plan
+
+
+def _busy_spans(
+    camera: Camera,
+    position: tuple[float, float],
+    streets: EdgeTable,
+    traffic: Traffic,
+    start: float,
+    end: float,
+) -> list[tuple[float, float, int]]:
+    """``(first, last, vehicle)`` for each vehicle's passage through the picture."""
+    reach = shapely.Point(position).buffer(MAX_RANGE_M + 20.0)
+    edges = streets.edges_near(reach)
+    spans = []
+    for vehicle in traffic.vehicles_on_edges(edges, start, end).tolist():
+        route = traffic.route(vehicle)
+        near = np.isin(route.edges, edges)
+        t0 = max(start, float(route.enter_s[near].min()))
+        t1 = min(end, float(route.leave_s[near].max()))
+        if t1 <= t0:
+            continue
+        times = np.arange(t0, t1 + _PLAN_STEP_S, _PLAN_STEP_S)
+        on_road, states = traffic.trajectory(vehicle, times)
+        seen = on_road[in_view(camera, states)]
+        if seen.size:
+            spans.append((float(seen[0]), float(seen[-1]), vehicle))
+    return spans
+
+
+def _merge(
+    spans: list[tuple[float, float, int]], pad_s: float
+) -> list[tuple[float, float, tuple[int, ...]]]:
+    """Padded passages merged where they overlap, in time order."""
+    merged: list[tuple[float, float, tuple[int, ...]]] = []
+    for first, last, vehicle in sorted(spans):
+        first, last = first - pad_s, last + pad_s
+        if merged and first <= merged[-1][1]:
+            low, high, vehicles = merged[-1]
+            merged[-1] = (low, max(high, last), (*vehicles, vehicle))
+        else:
+            merged.append((first, last, (vehicle,)))
+    return merged
+
+
+def render_footage(
+    scenario: Scenario,
+    folder: str | Path,
+    *,
+    cameras: Iterable[Camera] | None = None,
+    on_clip: Callable[[Clip], None] | None = None,
+) -> list[Clip]:
+    """Render the planned clips into ``folder`` (skipping those already there)."""
+    root = Path(folder)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInputError(f"cannot create the footage folder ({exc})", source=str(root)) from None
+    plan = plan_clips(scenario, cameras)
+    footage = scenario.spec.footage
+    streets = scenario.traffic.streets
+    by_id = {c.id: c for c in scenario.cameras}
+    renderers: dict[str, CameraRenderer] = {}
+    for clip in plan:
+        video = root / f"{clip.name}.avi"
+        truth_path = root / f"{clip.name}.gt.txt"
+        if not (video.exists() and truth_path.exists()):
+            video.parent.mkdir(parents=True, exist_ok=True)
+            if clip.camera_id not in renderers:
+                renderers.clear()  # one camera's static scene at a time
+                renderers[clip.camera_id] = CameraRenderer(
+                    by_id[clip.camera_id],
+                    streets,
+                    night=footage.night,
+                    size=(footage.width, footage.height),
+                    seed=scenario.spec.seed,
+                )
+            partial = video.with_suffix(".part.avi")
+            truth = record_clip(
+                renderers[clip.camera_id],
+                scenario.traffic,
+                start_s=clip.start_s,
+                n_frames=clip.n_frames,
+                fps=clip.fps,
+                video_path=partial,
+            )
+            write_mot(truth_path, as_records(truth.rows))
+            partial.replace(video)  # the video appears only when whole
+        if on_clip is not None:
+            on_clip(clip)
+    _write_track_map(root, plan)
+    manifest = {
+        "scenario": scenario.spec.name,
+        "seed": scenario.spec.seed,
+        "fps": footage.fps,
+        "size": [footage.width, footage.height],
+        "night": footage.night,
+        "clips": [clip.as_dict() for clip in plan],
+    }
+    (root / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    return plan
+
+
+def _write_track_map(root: Path, plan: list[Clip]) -> None:
+    """``track_map.csv``: for every clip, each MOT track id and the vehicle it is."""
+    with (root / TRACK_MAP).open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["clip", "camera_id", "track_id", "vehicle_id"])
+        for clip in plan:
+            tracks = np.unique(read_mot(root / f"{clip.name}.gt.txt").ids).tolist()
+            writer.writerows((clip.name, clip.camera_id, t, t - 1) for t in tracks)
