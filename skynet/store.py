@@ -1,0 +1,245 @@
+"""The sighting store: clips and their sightings in SQL (SQLite or PostgreSQL).
+
+One transaction per clip: a clip's sightings land together with its clip row
+or not at all, and sighting ids are deterministic, so re-ingesting a clip is a
+no-op and a rerun after a crash completes what was missing. Appearance
+vectors are stored as little-endian float32 bytes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Final
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from camera_registry.database import ensure_schema, open_engine, store_error
+from skynet.errors import NotFoundError, StoreError
+from trackers.sighting import APPEARANCE_DIM, Evidence, Sighting
+
+SCHEMA_VERSION: Final = 1
+_CHUNK: Final = 2_000
+
+metadata = sa.MetaData()
+clips_table = sa.Table(
+    "clips",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("camera_id", sa.String(128), nullable=False, index=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("start_s", sa.Float(precision=53), nullable=False),
+    sa.Column("frames", sa.Integer, nullable=False),
+    sa.Column("fps", sa.Float(precision=53), nullable=False),
+    sa.Column("sightings", sa.Integer, nullable=False),
+    sa.Column("ingested_at", sa.Float(precision=53), nullable=False),
+)
+sightings_table = sa.Table(
+    "sightings",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("clip_id", sa.String(64), sa.ForeignKey("clips.id"), nullable=False),
+    sa.Column("camera_id", sa.String(128), nullable=False),
+    sa.Column("t_in", sa.Float(precision=53), nullable=False),
+    sa.Column("t_out", sa.Float(precision=53), nullable=False),
+    sa.Column("vehicle_class", sa.String(32), nullable=False),
+    sa.Column("appearance", sa.LargeBinary, nullable=False),
+    sa.Column("quality", sa.Float(precision=53), nullable=False),
+    sa.Column("evidence_clip", sa.Text, nullable=False),
+    sa.Column("evidence_frame", sa.Integer, nullable=False),
+    sa.Column("bbox_x1", sa.Float(precision=53), nullable=False),
+    sa.Column("bbox_y1", sa.Float(precision=53), nullable=False),
+    sa.Column("bbox_x2", sa.Float(precision=53), nullable=False),
+    sa.Column("bbox_y2", sa.Float(precision=53), nullable=False),
+    sa.Column("entry_x", sa.Float(precision=53)),
+    sa.Column("entry_y", sa.Float(precision=53)),
+    sa.Column("exit_x", sa.Float(precision=53)),
+    sa.Column("exit_y", sa.Float(precision=53)),
+    sa.Column("heading_deg", sa.Float(precision=53)),
+    sa.Column("speed_mps", sa.Float(precision=53)),
+    sa.Column("entry_edge", sa.Text),
+    sa.Column("exit_edge", sa.Text),
+    sa.Index("ix_sightings_camera_time", "camera_id", "t_in"),
+    sa.Index("ix_sightings_time", "t_in"),
+)
+
+
+@dataclass(frozen=True)
+class ClipRecord:
+    """A processed clip: which camera, what file, when it starts, what it yielded."""
+
+    id: str
+    camera_id: str
+    name: str
+    source: str
+    start_s: float
+    frames: int
+    fps: float
+
+
+class SightingStore:
+    """Clips and sightings in the database named by URL or path (or an engine)."""
+
+    def __init__(self, db: str | Engine | None = None) -> None:
+        self.engine = db if isinstance(db, Engine) else open_engine(db)
+        ensure_schema(self.engine, metadata, "sightings", SCHEMA_VERSION)
+
+    def has_clip(self, clip_id: str) -> bool:
+        """Whether a clip was committed already (its rerun can be skipped)."""
+        with self._connect() as connection:
+            found = connection.execute(
+                sa.select(clips_table.c.id).where(clips_table.c.id == clip_id)
+            ).first()
+        return found is not None
+
+    def add_clip(self, clip: ClipRecord, sightings: Sequence[Sighting]) -> int:
+        """Commit a clip and its sightings in one transaction; returns how many were new."""
+        rows = [_row(s, clip.id) for s in sightings]
+        try:
+            with self.engine.begin() as connection:
+                clip_row = {**asdict(clip), "sightings": len(rows), "ingested_at": time.time()}
+                _insert_new(connection, clips_table, [clip_row])
+                return sum(
+                    _insert_new(connection, sightings_table, rows[start : start + _CHUNK])
+                    for start in range(0, len(rows), _CHUNK)
+                )
+        except SQLAlchemyError as exc:
+            raise store_error(self.engine, exc) from None
+
+    def count(self) -> int:
+        with self._connect() as connection:
+            query = sa.select(sa.func.count()).select_from(sightings_table)
+            return int(connection.execute(query).scalar_one())
+
+    def get(self, sighting_id: str) -> Sighting:
+        """One sighting by id."""
+        found = self.find(ids=[sighting_id])
+        if not found:
+            msg = f"no sighting with id {sighting_id!r}"
+            raise NotFoundError(msg)
+        return found[0]
+
+    def find(
+        self,
+        *,
+        camera_ids: Iterable[str] | None = None,
+        start_s: float | None = None,
+        end_s: float | None = None,
+        ids: Iterable[str] | None = None,
+    ) -> list[Sighting]:
+        """Sightings of the cameras overlapping ``[start_s, end_s]``, in time order."""
+        query = sa.select(sightings_table)
+        if camera_ids is not None:
+            query = query.where(sightings_table.c.camera_id.in_(list(camera_ids)))
+        if ids is not None:
+            query = query.where(sightings_table.c.id.in_(list(ids)))
+        if start_s is not None:
+            query = query.where(sightings_table.c.t_out >= start_s)
+        if end_s is not None:
+            query = query.where(sightings_table.c.t_in <= end_s)
+        query = query.order_by(sightings_table.c.t_in, sightings_table.c.id)
+        with self._connect() as connection:
+            return [_sighting(row._mapping) for row in connection.execute(query)]
+
+    def clips(self) -> list[ClipRecord]:
+        """Every committed clip, by camera and start time."""
+        query = sa.select(clips_table).order_by(clips_table.c.camera_id, clips_table.c.start_s)
+        fields = ClipRecord.__dataclass_fields__
+        with self._connect() as connection:
+            return [
+                ClipRecord(**{k: v for k, v in row._mapping.items() if k in fields})
+                for row in connection.execute(query)
+            ]
+
+    def _connect(self) -> Connection:
+        try:
+            return self.engine.connect()
+        except SQLAlchemyError as exc:
+            raise store_error(self.engine, exc) from None
+
+
+def _insert_new(connection: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> int:
+    """Insert rows whose primary key is not there yet (same code on SQLite and PostgreSQL)."""
+    if not rows:
+        return 0
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        statement: Any = postgresql.insert(table).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        statement = sqlite.insert(table).on_conflict_do_nothing()
+    else:  # portable fallback: filter out existing keys first
+        key = next(iter(table.primary_key.columns))
+        existing = set(
+            connection.execute(sa.select(key).where(key.in_([r[key.name] for r in rows]))).scalars()
+        )
+        rows = [r for r in rows if r[key.name] not in existing]
+        statement = sa.insert(table)
+        if not rows:
+            return 0
+    result = connection.execute(statement, rows)
+    return max(int(result.rowcount), 0)
+
+
+def _row(sighting: Sighting, clip_id: str) -> dict[str, Any]:
+    entry = sighting.entry_xy or (None, None)
+    exit_ = sighting.exit_xy or (None, None)
+    x1, y1, x2, y2 = sighting.evidence.bbox
+    return {
+        "id": sighting.id,
+        "clip_id": clip_id,
+        "camera_id": sighting.camera_id,
+        "t_in": sighting.t_in,
+        "t_out": sighting.t_out,
+        "vehicle_class": sighting.vehicle_class,
+        "appearance": np.asarray(sighting.appearance, dtype="<f4").tobytes(),
+        "quality": sighting.quality,
+        "evidence_clip": sighting.evidence.clip,
+        "evidence_frame": sighting.evidence.frame_index,
+        "bbox_x1": x1,
+        "bbox_y1": y1,
+        "bbox_x2": x2,
+        "bbox_y2": y2,
+        "entry_x": entry[0],
+        "entry_y": entry[1],
+        "exit_x": exit_[0],
+        "exit_y": exit_[1],
+        "heading_deg": sighting.heading_deg,
+        "speed_mps": sighting.speed_mps,
+        "entry_edge": sighting.entry_edge,
+        "exit_edge": sighting.exit_edge,
+    }
+
+
+def _sighting(row: Any) -> Sighting:
+    appearance = np.frombuffer(row["appearance"], dtype="<f4").astype(np.float32)
+    if appearance.size != APPEARANCE_DIM:
+        msg = f"stored appearance of sighting {row['id']} has {appearance.size} values"
+        raise StoreError(msg)
+    entry = None if row["entry_x"] is None else (row["entry_x"], row["entry_y"])
+    exit_ = None if row["exit_x"] is None else (row["exit_x"], row["exit_y"])
+    return Sighting(
+        id=row["id"],
+        camera_id=row["camera_id"],
+        t_in=row["t_in"],
+        t_out=row["t_out"],
+        vehicle_class=row["vehicle_class"],
+        appearance=appearance,
+        quality=row["quality"],
+        evidence=Evidence(
+            row["evidence_clip"],
+            row["evidence_frame"],
+            (row["bbox_x1"], row["bbox_y1"], row["bbox_x2"], row["bbox_y2"]),
+        ),
+        entry_xy=entry,
+        exit_xy=exit_,
+        heading_deg=row["heading_deg"],
+        speed_mps=row["speed_mps"],
+        entry_edge=row["entry_edge"],
+        exit_edge=row["exit_edge"],
+    )

@@ -1,0 +1,101 @@
+"""The sighting store: one transaction per clip, idempotent re-ingest, window queries."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from skynet.errors import NotFoundError, StoreError
+from skynet.store import ClipRecord, SightingStore
+from trackers.sighting import APPEARANCE_DIM, Evidence, Sighting, sighting_id
+
+
+def make_sightings(camera: str, clip: str, count: int, seed: int = 0) -> list[Sighting]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for track in range(count):
+        vector = rng.normal(size=APPEARANCE_DIM).astype(np.float32)
+        t_in = 1_773_000_000.0 + float(rng.uniform(0, 600))
+        out.append(
+            Sighting(
+                id=sighting_id(camera, clip, track),
+                camera_id=camera,
+                t_in=t_in,
+                t_out=t_in + float(rng.uniform(1, 10)),
+                vehicle_class="car",
+                appearance=vector / np.linalg.norm(vector),
+                quality=0.8,
+                evidence=Evidence(clip, track, (1.0, 2.0, 30.0, 40.0)),
+                entry_xy=(700_000.0 + track, 2_800_000.0) if track % 2 else None,
+                exit_xy=(700_010.0, 2_800_005.0) if track % 2 else None,
+                heading_deg=90.0 if track % 2 else None,
+                speed_mps=8.5 if track % 2 else None,
+                entry_edge="1-2-0" if track % 3 == 0 else None,
+            )
+        )
+    return out
+
+
+def clip(camera: str, name: str) -> ClipRecord:
+    return ClipRecord(
+        f"{camera}:{name}", camera, name, f"/footage/{name}", 1_773_000_000.0, 100, 10.0
+    )
+
+
+def test_round_trip_and_idempotent_reingest(tmp_path: Path) -> None:
+    store = SightingStore(str(tmp_path / "s.db"))
+    sightings = make_sightings("C1", "a.avi", 7)
+    assert store.add_clip(clip("C1", "a.avi"), sightings) == 7
+    assert store.has_clip("C1:a.avi") and not store.has_clip("C1:b.avi")
+    again = SightingStore(str(tmp_path / "s.db"))
+    assert again.add_clip(clip("C1", "a.avi"), sightings) == 0
+    assert again.count() == 7
+    back = {s.id: s for s in again.find()}
+    assert all(back[s.id] == s for s in sightings)
+    assert again.get(sightings[3].id) == sightings[3]
+    assert [c.name for c in again.clips()] == ["a.avi"]
+
+
+def test_window_and_camera_queries_match_brute_force(tmp_path: Path) -> None:
+    store = SightingStore(str(tmp_path / "s.db"))
+    everything = []
+    for camera in ("C1", "C2", "C3"):
+        batch = make_sightings(camera, "x.avi", 30, seed=len(everything))
+        store.add_clip(clip(camera, "x.avi"), batch)
+        everything += batch
+    start, end = 1_773_000_200.0, 1_773_000_300.0
+    got = store.find(camera_ids=["C1", "C3"], start_s=start, end_s=end)
+    expected = sorted(
+        (
+            s
+            for s in everything
+            if s.camera_id in ("C1", "C3") and s.t_out >= start and s.t_in <= end
+        ),
+        key=lambda s: (s.t_in, s.id),
+    )
+    assert [s.id for s in got] == [s.id for s in expected] and got
+
+
+def test_a_failed_clip_writes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    store = SightingStore(str(db))
+    sightings = make_sightings("C1", "a.avi", 5)
+    with sqlite3.connect(db) as connection:
+        connection.execute(
+            f"create trigger refuse before insert on sightings when new.id = '{sightings[3].id}' "
+            "begin select raise(abort, 'disk full (test)'); end"
+        )
+    with pytest.raises(StoreError, match="disk full"):
+        store.add_clip(clip("C1", "a.avi"), sightings)
+    assert store.count() == 0 and not store.has_clip("C1:a.avi")
+    with sqlite3.connect(db) as connection:
+        connection.execute("drop trigger refuse")
+    assert store.add_clip(clip("C1", "a.avi"), sightings) == 5  # the rerun completes it
+
+
+def test_unknown_sighting(tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError, match="'nope'"):
+        SightingStore(str(tmp_path / "s.db")).get("nope")
