@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import typer
 
-from skynet.cli import cameras, demo, roads, synth
+from skynet.cli import cameras, demo, ingest, roads, synth
 from skynet.cli._common import stderr
 from skynet.errors import SkynetError
 
@@ -29,6 +29,7 @@ app.command("demo")(demo.demo)
 app.add_typer(roads.app, name="roads")
 app.command("coverage")(roads.coverage)
 app.add_typer(synth.app, name="synth")
+app.command("ingest")(ingest.ingest_command)
 
 EXIT_FAULT = 1
 EXIT_BAD_INPUT = 2
@@ -48,9 +49,17 @@ def _log_fault(exc: BaseException) -> str:
     return str(path)
 
 
+def _quiet_opencv() -> None:
+    """OpenCV's own warnings (codec probing) are noise for users: our errors say it."""
+    import cv2
+
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
+
 def main() -> None:
     """Run the CLI, mapping our errors to exit codes without tracebacks."""
     logging.basicConfig(level=logging.WARNING)
+    _quiet_opencv()
     try:
         app()  # usage errors are typer's own: message and exit code 2
     except SkynetError as exc:

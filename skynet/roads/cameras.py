@@ -222,3 +222,22 @@ def _empty(
         np.empty(0, dtype=bool),
         WatchedParts(none_i, none_i, none_f, none_f),
     )
+
+
+def edge_label(edge: tuple[object, object, object]) -> str:
+    """The text id of a directed edge, ``u-v-key`` (as sightings carry it)."""
+    u, v, key = edge
+    return f"{u}-{v}-{key}"
+
+
+def watched_edge_geometries(
+    network: RoadNetwork, attachment: CameraAttachment
+) -> dict[str, dict[str, shapely.LineString]]:
+    """For each camera, the directed edges it watches: label → geometry (u to v)."""
+    labels = [edge_label(e) for e in network.edge_ids]
+    geometries = network.geometries
+    out: dict[str, dict[str, shapely.LineString]] = {}
+    for camera_id in attachment.camera_ids.tolist():
+        rows = np.unique(attachment.edges_of(camera_id))
+        out[str(camera_id)] = {labels[r]: geometries[r] for r in rows.tolist()}
+    return out

@@ -15,7 +15,6 @@ import dataclasses
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -28,6 +27,7 @@ from skynet.synthetic.groundtruth import as_records, record_clip
 from skynet.synthetic.render import MAX_RANGE_M, CameraRenderer, in_view
 from skynet.synthetic.scenario import Scenario
 from skynet.synthetic.traffic import EdgeTable, Traffic
+from skynet.times import format_time
 from trackers.mot import read_mot, write_mot
 
 MANIFEST: Final = "manifest.json"
@@ -54,7 +54,7 @@ class Clip:
 
     @property
     def start_iso(self) -> str:
-        return datetime.fromtimestamp(self.start_s, UTC).isoformat(timespec="milliseconds")
+        return format_time(self.start_s)
 
     def as_dict(self) -> dict[str, Any]:
         return {

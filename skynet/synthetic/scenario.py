@@ -14,7 +14,6 @@ import dataclasses
 import json
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -29,6 +28,7 @@ from skynet.synthetic._pose import ground_view
 from skynet.synthetic.city import SyntheticCity, generate_city
 from skynet.synthetic.render import MAX_RANGE_M, in_view
 from skynet.synthetic.traffic import ScriptedVehicle, Traffic
+from skynet.times import parse_time
 
 ROAD_KINDS: Final = ("road", "checkpoint")
 VILLAGE_KINDS: Final = ("village", "community")
@@ -132,17 +132,6 @@ def _nested(cls: type[Any], values: Any) -> Any:
     if "colour_bgr" in values:
         values = {**values, "colour_bgr": tuple(int(v) for v in values["colour_bgr"])}
     return cls(**values)
-
-
-def parse_time(text: str, field: str) -> float:
-    """UTC seconds of an ISO 8601 time that carries its offset."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except (TypeError, ValueError):
-        raise BadInputError(f"{text!r} is not an ISO 8601 time", field=field) from None
-    if moment.tzinfo is None:
-        raise BadInputError(f"{text!r} needs a UTC offset (e.g. +08:00)", field=field)
-    return moment.timestamp()
 
 
 @dataclass(frozen=True)

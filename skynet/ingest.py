@@ -1,0 +1,282 @@
+"""Ingestion: clips in, sightings committed, one transaction per clip.
+
+Jobs run on a local process pool (frames stay in the worker; only sightings
+travel back) and the main process commits each finished clip. A clip that
+fails — bad file, unknown camera, a crash in its worker — fails alone: it
+writes nothing, the rest of the batch completes, and the failures come back
+listed. Clips committed before are skipped, so rerunning a batch completes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from shapely.geometry import LineString
+
+from camera_registry.camera import Camera
+from camera_registry.store import RegistryStore
+from skynet.errors import BadInputError, SkynetError
+from skynet.store import ClipRecord, SightingStore
+from skynet.times import parse_time
+from trackers.mot import write_mot
+from trackers.pipeline import ClipResult, process_clip
+
+VIDEO_SUFFIXES: Final = frozenset({".avi", ".mp4", ".mkv", ".mov", ".m4v", ".ts", ".mpg", ".webm"})
+STREAM_SCHEMES: Final = ("rtsp://", "rtsps://", "http://", "https://")
+MANIFEST: Final = "manifest.json"
+
+
+@dataclass(frozen=True)
+class IngestJob:
+    """One clip to process: its source, camera, name and start time (UTC seconds)."""
+
+    source: str
+    camera_id: str
+    clip: str
+    start_s: float | None
+    follows_previous: bool = False
+
+    @property
+    def clip_id(self) -> str:
+        digest = hashlib.sha256(f"{self.camera_id}\x1f{self.clip}".encode()).hexdigest()
+        return digest[:24]
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    """How one job ended: sightings added, or the reason it failed."""
+
+    job: IngestJob
+    sightings: int = 0
+    added: int = 0
+    frames: int = 0
+    skipped: bool = False
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def plan_jobs(path: str, camera_id: str | None, start: str | None) -> list[IngestJob]:
+    """The clips named by a file, a folder or a stream URL.
+
+    A folder holding ``manifest.json`` (as ``skynet synth scenario --footage``
+    writes) takes camera and start time per clip from it. Any other folder is
+    one camera's recording split into files: they are taken in name order,
+    each starting where the previous one ended (``--start`` anchors the first).
+    """
+    start_s = parse_time(start, "--start") if start else None
+    if path.startswith(STREAM_SCHEMES):
+        return [IngestJob(path, _need_camera(camera_id, path), _stream_name(path), start_s)]
+    location = Path(path)
+    if location.is_dir():
+        manifest = location / MANIFEST
+        if manifest.is_file():
+            return _manifest_jobs(manifest, camera_id)
+        files = sorted(p for p in location.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+        if not files:
+            raise BadInputError("no video files in the folder", source=path)
+        camera = _need_camera(camera_id, path)
+        first = _need_start(start_s, path)
+        return [
+            IngestJob(str(f), camera, f.name, first if i == 0 else None, follows_previous=i > 0)
+            for i, f in enumerate(files)
+        ]
+    if not location.exists():
+        raise BadInputError("file not found", source=path)
+    camera = _need_camera(camera_id, path)
+    return [IngestJob(str(location), camera, location.name, _need_start(start_s, path))]
+
+
+def _need_start(start_s: float | None, source: str) -> float:
+    if start_s is None:
+        msg = "name when the recording starts with --start (ISO 8601 with offset)"
+        raise BadInputError(msg, source=source, field="--start")
+    return start_s
+
+
+def _need_camera(camera_id: str | None, source: str) -> str:
+    if not camera_id:
+        raise BadInputError("name the camera with --camera ID", source=source, field="--camera")
+    return camera_id
+
+
+def _stream_name(url: str) -> str:
+    return url.split("://", 1)[1].replace("/", "_")
+
+
+def _manifest_jobs(manifest: Path, camera_id: str | None) -> list[IngestJob]:
+    try:
+        clips = json.loads(manifest.read_text(encoding="utf-8"))["clips"]
+        jobs = [
+            IngestJob(
+                str(manifest.parent / c["video"]),
+                str(c["camera_id"]),
+                Path(c["video"]).as_posix(),
+                parse_time(c["start"], "start"),
+            )
+            for c in clips
+        ]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BadInputError(f"not a footage manifest ({exc})", source=str(manifest)) from None
+    return [j for j in jobs if camera_id is None or j.camera_id == camera_id]
+
+
+def run_job(
+    job: IngestJob,
+    camera: Camera,
+    watched_edges: Mapping[str, LineString] | None,
+    on_frame: Callable[[int], None] | None = None,
+) -> ClipResult:
+    """Process one clip (in a worker or in-process)."""
+    return process_clip(
+        job.source,
+        camera,
+        clip=job.clip,
+        start_s=job.start_s,
+        watched_edges=watched_edges,
+        on_frame=on_frame,
+    )
+
+
+def ingest(
+    jobs: Sequence[IngestJob],
+    db: str | None = None,
+    *,
+    workers: int | None = None,
+    mot_path: Callable[[IngestJob], Path] | None = None,
+    watched_edges: Mapping[str, Mapping[str, LineString]] | None = None,
+    on_outcome: Callable[[IngestOutcome], None] | None = None,
+    on_frame: Callable[[int], None] | None = None,
+) -> list[IngestOutcome]:
+    """Process and commit every job; failures are returned, never raised.
+
+    Jobs of consecutive files (no start of their own) run in order in this
+    process, each starting where the previous clip ended; the rest run on a
+    process pool of ``workers`` (default: the CPU count).
+    """
+    registry = {c.id: c for c in RegistryStore(db).load()}
+    store = SightingStore(db)
+    outcomes: list[IngestOutcome] = []
+
+    def record(outcome: IngestOutcome) -> None:
+        outcomes.append(outcome)
+        if on_outcome is not None:
+            on_outcome(outcome)
+
+    runnable = []
+    for job in jobs:
+        if job.camera_id not in registry:
+            record(IngestOutcome(job, error=f"camera {job.camera_id!r} is not in the registry"))
+        elif store.has_clip(job.clip_id):
+            record(IngestOutcome(job, skipped=True))
+        else:
+            runnable.append(job)
+    edges = watched_edges or {}
+    for job, result in _execute(runnable, registry, edges, workers, on_frame):
+        if isinstance(result, str):
+            record(IngestOutcome(job, error=result))
+            continue
+        record(_commit(store, job, result, mot_path))
+    return outcomes
+
+
+def _commit(
+    store: SightingStore,
+    job: IngestJob,
+    result: ClipResult,
+    mot_path: Callable[[IngestJob], Path] | None,
+) -> IngestOutcome:
+    clip = ClipRecord(
+        job.clip_id, job.camera_id, job.clip, job.source, result.start_s, result.frames, result.fps
+    )
+    try:
+        added = store.add_clip(clip, result.sightings)
+        if mot_path is not None:
+            target = mot_path(job)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_mot(target, result.tracks)
+    except SkynetError as exc:
+        return IngestOutcome(job, error=str(exc))
+    return IngestOutcome(job, len(result.sightings), added, result.frames)
+
+
+def _execute(
+    jobs: Sequence[IngestJob],
+    registry: Mapping[str, Camera],
+    edges: Mapping[str, Mapping[str, LineString]],
+    workers: int | None,
+    on_frame: Callable[[int], None] | None,
+) -> Iterator[tuple[IngestJob, ClipResult | str]]:
+    """Results in completion order; a failure is its message.
+
+    Files of one split recording run in order in this process (each needs the
+    previous one's end); independent clips run on the pool.
+    """
+    count = workers or os.cpu_count() or 1
+    if any(j.follows_previous for j in jobs):
+        yield from _run_chain(jobs, registry, edges, on_frame)
+    elif count <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            yield job, _safely(job, registry, edges, on_frame)
+    else:
+        with ProcessPoolExecutor(max_workers=min(count, len(jobs))) as pool:
+            futures: dict[Future[ClipResult], IngestJob] = {
+                pool.submit(run_job, j, registry[j.camera_id], edges.get(j.camera_id)): j
+                for j in jobs
+            }
+            for future in as_completed(futures):
+                yield futures[future], _result(future)
+
+
+def _run_chain(
+    jobs: Sequence[IngestJob],
+    registry: Mapping[str, Camera],
+    edges: Mapping[str, Mapping[str, LineString]],
+    on_frame: Callable[[int], None] | None,
+) -> Iterator[tuple[IngestJob, ClipResult | str]]:
+    """Consecutive files of one recording: each starts where the previous ended."""
+    next_start: float | None = None
+    for job in jobs:
+        start = next_start if job.follows_previous else job.start_s
+        if start is None:
+            yield job, "start time unknown: the previous file of the recording failed"
+            continue
+        anchored = IngestJob(job.source, job.camera_id, job.clip, start, job.follows_previous)
+        outcome = _safely(anchored, registry, edges, on_frame)
+        next_start = (
+            outcome.end_s + 1.0 / max(outcome.fps, 1e-9)
+            if isinstance(outcome, ClipResult)
+            else None
+        )
+        yield anchored, outcome
+
+
+def _safely(
+    job: IngestJob,
+    registry: Mapping[str, Camera],
+    edges: Mapping[str, Mapping[str, LineString]],
+    on_frame: Callable[[int], None] | None,
+) -> ClipResult | str:
+    try:
+        return run_job(job, registry[job.camera_id], edges.get(job.camera_id), on_frame)
+    except SkynetError as exc:
+        return str(exc)
+
+
+def _result(future: Future[ClipResult]) -> ClipResult | str:
+    try:
+        return future.result()
+    except SkynetError as exc:
+        return str(exc)
+    except BrokenProcessPool:
+        return "its worker process died (killed or out of memory); rerun to complete it"
