@@ -78,6 +78,7 @@ class TrackDescriber:
         watched_edges: Mapping[str, shapely.LineString] | None = None,
         class_names: Mapping[int, str] | Sequence[str] | None = None,
         min_frames: int = 5,
+        appearance_every: int = 2,
     ) -> None:
         if min_frames < 1:
             msg = f"min_frames must be >= 1, got {min_frames}"
@@ -85,6 +86,9 @@ class TrackDescriber:
         self.camera = camera
         self.clip = clip
         self.min_frames = min_frames
+        #: Colour histograms are taken on every n-th frame only: consecutive frames
+        #: add little, and the histogram is the costliest per-frame step.
+        self.appearance_every = max(1, appearance_every)
         self._homography = camera.homography_matrix
         self._sign = (
             ground.ground_sign(self._homography, camera.image_width, camera.image_height)
@@ -122,9 +126,12 @@ class TrackDescriber:
         visible = (1.0 - _covered_share(boxes)) * np.where(border, BORDER_WEIGHT, 1.0)
         best = area * scores * visible
         size_factor = np.minimum(np.sqrt(area) / FULL_SIZE_PX, 1.0)
-        histograms, pixels = box_histograms(image, boxes)
-        weight = scores * visible * size_factor * (pixels > 0)
-        self._add_histograms(ids, histograms * weight[:, None])
+        if frame_index % self.appearance_every == 0:
+            histograms, pixels = box_histograms(image, boxes)
+            weight = scores * visible * size_factor * (pixels > 0)
+            self._add_histograms(ids, histograms * weight[:, None])
+        else:
+            self._add_histograms(ids, np.zeros((ids.shape[0], APPEARANCE_DIM)))
 
         rows = np.full((ids.shape[0], _LOG_WIDTH), np.nan)
         rows[:, _ID] = ids

@@ -8,6 +8,7 @@ on long recordings.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,14 +20,14 @@ from trackers.describe import TrackDescriber
 from trackers.detect import Detector, MotionDetector
 from trackers.mot import MotRecords, records_from_tracks
 from trackers.sighting import Sighting
-from trackers.sources import open_source, sample_video_frames
+from trackers.sources import open_source
 from trackers.track import MultiObjectTracker, TrackerConfig, TrackFrame
 
 #: Frames between sweeps that describe tracks which have ended.
 _SWEEP_EVERY = 50
-#: Recorded clips up to this long get their background learned from samples
-#: spread over the whole clip before detection starts (no warm-up blind spot).
-PRIME_MAX_FRAMES = 3000
+#: The detector's background is learned from the first seconds of a clip,
+#: held back and then processed, so detection starts at the first frame.
+LOOKAHEAD_S = 2.0
 PRIME_SAMPLES = 25
 
 
@@ -72,10 +73,12 @@ def process_clip(
         source, start_s=start_s, fps=folder_fps, clock_offset_s=camera.clock_offset_s
     ) as feed:
         fps = feed.fps
+        frames_in = iter(feed)
+        held = list(itertools.islice(frames_in, max(1, round(LOOKAHEAD_S * fps))))
         prime = getattr(detector, "prime", None)
-        if prime is not None and feed.frame_count and feed.frame_count <= PRIME_MAX_FRAMES:
-            prime(sample_video_frames(source, PRIME_SAMPLES))
-        for frame in feed:
+        if prime is not None and held:
+            prime([f.image for f in held[:: max(1, len(held) // PRIME_SAMPLES)]])
+        for frame in itertools.chain(held, frames_in):
             tracks = tracker.step(detector.detect(frame.image))
             describer.observe(frame.index, frame.time_s, frame.image, tracks)
             frames.append(tracks)

@@ -323,27 +323,3 @@ def _now_s() -> float:
     """The wall clock (UTC seconds): where a live stream's frames start."""
     return time.time()
 
-
-def sample_video_frames(path: str, count: int) -> list[ImageU8]:
-    """About ``count`` frames spread evenly over a video file (for priming a background).
-
-    Frames between the samples are only grabbed, not decoded, so this costs
-    little more than decoding the samples themselves. Empty when unreadable.
-    """
-    capture = cv2.VideoCapture(path)
-    try:
-        total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        if not capture.isOpened() or total <= 0 or count <= 0:
-            return []
-        wanted = set(np.linspace(0, total - 1, min(count, total)).round().astype(int).tolist())
-        samples: list[ImageU8] = []
-        for index in range(total):
-            if not capture.grab():
-                break
-            if index in wanted:
-                ok, image = capture.retrieve()
-                if ok:
-                    samples.append(_as_bgr(image))
-        return samples
-    finally:
-        capture.release()
