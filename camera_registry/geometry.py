@@ -77,7 +77,7 @@ def ground_to_image(homography: ArrayLike, ground: ArrayLike) -> FloatArray:
     return apply_homography(inverse, ground)
 
 
-def homography_from_pose(
+def projection_from_pose(
     x: float,
     y: float,
     *,
@@ -88,14 +88,14 @@ def homography_from_pose(
     image_width: int,
     image_height: int,
 ) -> FloatArray:
-    """Image→ground homography of a pinhole camera at ``(x, y, height)``.
+    """The 3×4 pinhole projection ``K [R | -R C]`` of a camera at ``(x, y, height)``.
 
     ``tilt_deg`` is the pitch below the horizon, ``fov_deg`` the horizontal
     field of view; the principal point is the image centre and pixels are
-    square. The result is normalised so that ``H[2, 2] == 1``.
+    square (the registry's camera model).
     """
     if not 0.0 < tilt_deg < 90.0 or height_m <= 0.0 or not 0.0 < fov_deg < 180.0:
-        msg = "a ground homography needs 0 < tilt < 90°, height > 0 and 0 < fov < 180°"
+        msg = "a camera pose needs 0 < tilt < 90°, height > 0 and 0 < fov < 180°"
         raise BadInputError(msg, field="pose")
     focal = 0.5 * image_width / np.tan(np.radians(fov_deg) / 2.0)
     intrinsics = np.array(
@@ -109,9 +109,31 @@ def homography_from_pose(
     down = np.cross(forward, right)
     rotation = np.stack([right, down, forward])  # rows: camera axes in world coordinates
     centre = np.array([x, y, height_m])
-    # A ground point (X, Y, 0) maps to K R ([X, Y, 0] - C): linear in (X, Y, 1).
-    ground_to_pixel = intrinsics @ np.column_stack(
-        [rotation[:, 0], rotation[:, 1], -rotation @ centre]
+    return np.asarray(
+        intrinsics @ np.column_stack([rotation, -rotation @ centre]), dtype=np.float64
     )
-    pixel_to_ground = np.linalg.inv(ground_to_pixel)
+
+
+def homography_from_pose(
+    x: float,
+    y: float,
+    *,
+    height_m: float,
+    heading_deg: float,
+    tilt_deg: float,
+    fov_deg: float,
+    image_width: int,
+    image_height: int,
+) -> FloatArray:
+    """Image→ground homography of the camera of :func:`projection_from_pose`.
+
+    A ground point ``(X, Y, 0)`` projects through the columns 0, 1 and 3 of
+    the 3×4 projection; the inverse of that 3×3 map, normalised so that
+    ``H[2, 2] == 1``, takes pixels to the ground.
+    """
+    projection = projection_from_pose(
+        x, y, height_m=height_m, heading_deg=heading_deg, tilt_deg=tilt_deg, fov_deg=fov_deg,
+        image_width=image_width, image_height=image_height,
+    )  # fmt: skip
+    pixel_to_ground = np.linalg.inv(projection[:, [0, 1, 3]])
     return np.asarray(pixel_to_ground / pixel_to_ground[2, 2], dtype=np.float64)

@@ -14,38 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from camera_registry.geometry import projection_from_pose
 from skynet.errors import BadInputError
 
+__all__ = ["Projector", "projection_from_homography", "projection_from_pose"]
+
 FloatArray = NDArray[np.float64]
-
-
-def projection_from_pose(
-    x: float,
-    y: float,
-    *,
-    height_m: float,
-    heading_deg: float,
-    tilt_deg: float,
-    fov_deg: float,
-    image_width: int,
-    image_height: int,
-) -> FloatArray:
-    """``K [R | -R C]`` of the camera model of ``camera_registry.geometry.homography_from_pose``."""
-    focal = 0.5 * image_width / np.tan(np.radians(fov_deg) / 2.0)
-    intrinsics = np.array(
-        [[focal, 0.0, image_width / 2.0], [0.0, focal, image_height / 2.0], [0.0, 0.0, 1.0]]
-    )
-    heading, tilt = np.radians(heading_deg), np.radians(tilt_deg)
-    forward = np.array(
-        [np.sin(heading) * np.cos(tilt), np.cos(heading) * np.cos(tilt), -np.sin(tilt)]
-    )
-    right = np.array([np.cos(heading), -np.sin(heading), 0.0])
-    down = np.cross(forward, right)
-    rotation = np.stack([right, down, forward])
-    centre = np.array([x, y, height_m])
-    return np.asarray(
-        intrinsics @ np.column_stack([rotation, -rotation @ centre]), dtype=np.float64
-    )
 
 
 def projection_from_homography(
