@@ -28,9 +28,11 @@ Example::
 from __future__ import annotations
 
 import math
+import os
 import re
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -278,6 +280,24 @@ def open_source(
     )  # fmt: skip
 
 
+@contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Mute what native code writes to fd 2 (OpenCV's built-in AVI reader prints raw
+    bytes of a corrupt file there); our own error names the problem instead."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as sink:
+            os.dup2(sink.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _open_capture(uri: str, is_stream: bool, open_timeout_s: float) -> cv2.VideoCapture:
     """A ``VideoCapture`` through FFmpeg that is open, or a :class:`BadInputError`."""
     timeout_ms = max(int(open_timeout_s * 1000), 1)
@@ -290,7 +310,8 @@ def _open_capture(uri: str, is_stream: bool, open_timeout_s: float) -> cv2.Video
     try:
         capture = cv2.VideoCapture(uri, cv2.CAP_FFMPEG, params)
         if not capture.isOpened():
-            capture = cv2.VideoCapture(uri)
+            with _native_stderr_silenced():
+                capture = cv2.VideoCapture(uri)
     except cv2.error as error:
         msg = f"OpenCV cannot open it: {error}"
         raise BadInputError(msg, source=uri) from error
@@ -322,4 +343,3 @@ def _as_bgr(image: NDArray[np.integer[Any] | np.floating[Any]]) -> ImageU8:
 def _now_s() -> float:
     """The wall clock (UTC seconds): where a live stream's frames start."""
     return time.time()
-

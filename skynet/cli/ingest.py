@@ -110,7 +110,7 @@ def _mot_paths(mot: Path | None, single: bool) -> Callable[[IngestJob], Path] | 
 def _report(outcomes: list[IngestOutcome], single: bool) -> None:
     failed = [o for o in outcomes if not o.ok]
     if single and failed:
-        raise BadInputError(failed[0].error or "failed", source=failed[0].job.source)
+        raise BadInputError(failed[0].error or f"{failed[0].job.source}: failed")
     done = [o for o in outcomes if o.ok and not o.skipped]
     skipped = sum(o.skipped for o in outcomes)
     stdout.print(
