@@ -1,0 +1,366 @@
+"""Camera transition model: who can reach whom within a horizon, how fast, past whom.
+
+Built once from the road network and the cameras' watched edges (bounded
+Dijkstra from every camera at once, in chunks; see ``_transition_build``) and
+kept sparse: one CSR row per camera of (target, free-flow seconds, metres,
+arrival edge). A trip from A to B leaves A at the head node of an edge A
+watches and ends after driving an edge B watches, so the time includes
+reaching B's view. Paths (and so the cameras passed on the way) are rebuilt on
+demand from one camera's tree, which keeps memory at O(pairs). Where even the
+pairs are too many (tens of thousands of cameras in a dense town, long
+horizon), :meth:`TransitionModel.on_demand` answers the same questions one
+camera at a time (a bounded search of a few ms each, memoised).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zipfile
+from collections import OrderedDict
+from functools import cached_property
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+
+from camera_registry.registry import CameraRegistry
+from skynet._transition_build import Pairs, Part, ReachRows, ReachSearch
+from skynet._transition_graph import search
+from skynet._transition_reference import naive_reach
+from skynet._transition_types import Reach, no_edge_reason
+from skynet.errors import BadInputError, NotFoundError
+from skynet.roads.cameras import CameraAttachment, attach_cameras
+from skynet.roads.network import RoadNetwork
+
+__all__ = ["Reach", "TransitionModel", "cache_path", "fingerprint", "naive_reach"]
+
+FORMAT: Final = "skynet-transitions/1"
+#: Cameras whose shortest-path trees are kept for ``via``/``path_edges`` queries.
+TREE_CACHE: Final = 64
+#: Cameras whose reach an on-demand model keeps.
+REACH_CACHE: Final = 4096
+
+IntArray = NDArray[np.intp]
+
+
+def fingerprint(network: RoadNetwork, registry: CameraRegistry) -> str:
+    """A digest of everything the model depends on: roads and camera poses.
+
+    Edge topology, lengths, travel times and geometries; camera ids,
+    positions, headings, fields of view, ranges and status.
+    """
+    digest = hashlib.sha256(FORMAT.encode())
+    edges = network.edges
+    for column in (edges.u, edges.v, edges.key, edges.length, edges.travel_time):
+        digest.update(np.ascontiguousarray(column).tobytes())
+    digest.update(np.ascontiguousarray(network.nodes.x).tobytes())
+    digest.update(np.ascontiguousarray(network.nodes.y).tobytes())
+    digest.update(b"".join(shapely.to_wkb(network.geometries).tolist()))
+    digest.update("\x1f".join(c.id for c in registry.cameras).encode())
+    digest.update("\x1f".join(c.status for c in registry.cameras).encode())
+    pose = np.array(
+        [(c.lon, c.lat, c.heading_deg, c.fov_deg, c.range_m) for c in registry.cameras],
+        dtype=np.float64,
+    )
+    digest.update(pose.tobytes())
+    return digest.hexdigest()
+
+
+class TransitionModel:
+    """For each camera, the cameras reachable within ``horizon_s`` of free flow."""
+
+    def __init__(
+        self,
+        network: RoadNetwork,
+        camera_ids: NDArray[np.str_],
+        pairs: Pairs,
+        pair_start_m: NDArray[np.float64],
+        rows: ReachRows | None,
+        *,
+        horizon_s: float,
+        fingerprint: str,
+        from_cache: bool = False,
+    ) -> None:
+        self.network = network
+        self.camera_ids = camera_ids
+        self.pairs = pairs
+        self.pair_start_m = pair_start_m
+        self.rows = rows
+        self.horizon_s = horizon_s
+        self.fingerprint = fingerprint
+        self.from_cache = from_cache
+        self._row_of = {str(c): i for i, c in enumerate(camera_ids.tolist())}
+        self._trees: OrderedDict[int, NDArray[np.int32]] = OrderedDict()
+        self._computed: OrderedDict[int, Part] = OrderedDict()
+
+    def __repr__(self) -> str:
+        stored = "on demand" if self.rows is None else f"{self.rows.target.size} transitions"
+        return (
+            f"TransitionModel({self.camera_ids.size} cameras, {stored} within {self.horizon_s:g} s)"
+        )
+
+    @classmethod
+    def build(
+        cls,
+        network: RoadNetwork,
+        registry: CameraRegistry,
+        attachment: CameraAttachment | None = None,
+        *,
+        horizon_s: float = 1800.0,
+    ) -> TransitionModel:
+        """Compute every camera's reach (``attachment`` defaults to ``attach_cameras``).
+
+        Memory grows with the number of (camera, reachable camera) pairs: with
+        many cameras in a dense town and a long horizon use :meth:`on_demand`.
+        """
+        model = cls.on_demand(network, registry, attachment, horizon_s=horizon_s)
+        model.rows = model._search.all_rows()
+        return model
+
+    @classmethod
+    def on_demand(
+        cls,
+        network: RoadNetwork,
+        registry: CameraRegistry,
+        attachment: CameraAttachment | None = None,
+        *,
+        horizon_s: float = 1800.0,
+    ) -> TransitionModel:
+        """The same model, each camera's reach computed on first use (one bounded
+        search, a few ms) and kept for the last ``REACH_CACHE`` cameras asked."""
+        horizon = _check_horizon(horizon_s)
+        if attachment is None:
+            attachment = attach_cameras(network, registry)
+        ids = np.array([c.id for c in registry.cameras], dtype=str)
+        if not np.array_equal(attachment.camera_ids, ids):
+            msg = "the camera attachment was made for a different registry"
+            raise BadInputError(msg, field="attachment")
+        pairs = Pairs(attachment.camera.astype(np.intp), attachment.edge.astype(np.intp))
+        return cls(
+            network,
+            ids,
+            pairs,
+            attachment.start_m.astype(np.float64),
+            None,
+            horizon_s=horizon,
+            fingerprint=fingerprint(network, registry),
+        )
+
+    @classmethod
+    def cached(
+        cls,
+        network: RoadNetwork,
+        registry: CameraRegistry,
+        folder: str | os.PathLike[str],
+        *,
+        horizon_s: float = 1800.0,
+        attachment: CameraAttachment | None = None,
+    ) -> TransitionModel:
+        """Load the model for this network, registry and horizon from ``folder``,
+        or build and store it there (``.from_cache`` tells which happened)."""
+        horizon = _check_horizon(horizon_s)
+        key = fingerprint(network, registry)
+        path = cache_path(folder, key, horizon)
+        loaded = _load(path, network, key, horizon)
+        if loaded is not None:
+            return loaded
+        model = cls.build(network, registry, attachment, horizon_s=horizon)
+        model.save(path)
+        return model
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the built model as one ``.npz`` (atomically: never half a file)."""
+        if self.rows is None:
+            self.rows = self._search.all_rows()
+        target = Path(path)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(target.name + ".part")
+            with partial.open("wb") as handle:
+                np.savez(
+                    handle,
+                    format=np.array(FORMAT),
+                    fingerprint=np.array(self.fingerprint),
+                    horizon_s=np.array(self.horizon_s),
+                    camera_ids=self.camera_ids,
+                    pair_camera=self.pairs.camera,
+                    pair_edge=self.pairs.edge,
+                    pair_start_m=self.pair_start_m,
+                    indptr=self.rows.indptr,
+                    target=self.rows.target,
+                    time=self.rows.time,
+                    distance=self.rows.distance,
+                    arrive_edge=self.rows.arrive_edge,
+                )
+            partial.replace(target)
+        except OSError as exc:
+            msg = f"cannot write the transition cache {target}: {exc.strerror or exc}"
+            raise BadInputError(msg, source=str(target)) from None
+
+    def reachable(self, camera_id: str) -> Reach:
+        """Cameras reachable from ``camera_id``, nearest (by free flow) first."""
+        row = self._row(camera_id)
+        if not self._anchored(row):
+            return Reach.empty(no_edge_reason(camera_id))
+        part = self._part(row)
+        return Reach(self.camera_ids[part.target], part.time, part.distance)
+
+    def path_edges(self, camera_id: str, to_id: str) -> IntArray:
+        """Edge rows of the free-flow path from A's view to B's view (B's edge last).
+
+        Their travel times add up to the pair's ``free_flow_s``.
+        """
+        source, arrive = self._transition(camera_id, to_id)
+        pred = self._tree(source)
+        size = len(self.network.nodes)
+        nodes = [int(self.network.edges.u[arrive])]
+        while pred[nodes[-1]] < size:
+            nodes.append(int(pred[nodes[-1]]))
+        walk = np.array(nodes[::-1], dtype=np.intp)
+        along = self._search.matrix.edge_between(walk[:-1], walk[1:])
+        return np.concatenate([along, [arrive]]).astype(np.intp)
+
+    def via(self, camera_id: str, to_id: str) -> list[str]:
+        """Cameras (online or not) watching the free-flow path from A to B, in order.
+
+        A and B themselves are left out; cameras on one edge come in the order
+        a vehicle passes their watched spans.
+        """
+        path = self.path_edges(camera_id, to_id)
+        order = self._pairs_by_edge
+        sorted_edges = self.pairs.edge[order]
+        low = np.searchsorted(sorted_edges, path, side="left")
+        high = np.searchsorted(sorted_edges, path, side="right")
+        seen = {camera_id, to_id}
+        out: list[str] = []
+        for a, b in zip(low.tolist(), high.tolist(), strict=True):
+            for camera in self.pairs.camera[order[a:b]].tolist():
+                name = str(self.camera_ids[camera])
+                if name not in seen:
+                    seen.add(name)
+                    out.append(name)
+        return out
+
+    def unanchored(self) -> list[str]:
+        """Ids of cameras that watch no road edge (they have no transitions)."""
+        return [str(c) for c in self.camera_ids[self._watch_counts == 0]]
+
+    @cached_property
+    def _search(self) -> ReachSearch:
+        return ReachSearch(
+            self.network.edges,
+            len(self.network.nodes),
+            self.pairs,
+            self.camera_ids.size,
+            self.horizon_s,
+        )
+
+    def _part(self, row: int) -> Part:
+        """One anchored camera's reach: a slice of the built rows, or computed now."""
+        if self.rows is not None:
+            low, high = int(self.rows.indptr[row]), int(self.rows.indptr[row + 1])
+            rows = self.rows
+            return Part(
+                np.array([high - low], dtype=np.int64),
+                rows.target[low:high],
+                rows.time[low:high],
+                rows.distance[low:high],
+                rows.arrive_edge[low:high],
+            )
+        if row in self._computed:
+            self._computed.move_to_end(row)
+        else:
+            self._computed[row] = self._search.rows_of(np.array([row], dtype=np.intp))
+            if len(self._computed) > REACH_CACHE:
+                self._computed.popitem(last=False)
+        return self._computed[row]
+
+    @cached_property
+    def _pairs_by_edge(self) -> IntArray:
+        return np.lexsort((self.pair_start_m, self.pairs.edge)).astype(np.intp)
+
+    def _row(self, camera_id: str) -> int:
+        try:
+            return self._row_of[camera_id]
+        except KeyError:
+            msg = f"no camera with id {camera_id!r} in the transition model"
+            raise NotFoundError(msg) from None
+
+    @cached_property
+    def _watch_counts(self) -> NDArray[np.intp]:
+        return np.bincount(self.pairs.camera, minlength=self.camera_ids.size)
+
+    def _anchored(self, row: int) -> bool:
+        return bool(self._watch_counts[row] > 0)
+
+    def _transition(self, camera_id: str, to_id: str) -> tuple[int, int]:
+        """Source row and arrival edge of the pair, or a NotFoundError saying why not."""
+        source, target = self._row(camera_id), self._row(to_id)
+        for row, name in ((source, camera_id), (target, to_id)):
+            if not self._anchored(row):
+                raise NotFoundError(no_edge_reason(name))
+        part = self._part(source)
+        hits = np.flatnonzero(part.target == target)
+        if hits.size == 0:
+            msg = (
+                f"camera {to_id!r} is not reachable from {camera_id!r} "
+                f"within {self.horizon_s:g} s of free-flow driving"
+            )
+            raise NotFoundError(msg)
+        return source, int(part.arrive_edge[hits[0]])
+
+    def _tree(self, source: int) -> NDArray[np.int32]:
+        """Predecessor row of one camera's bounded tree (``size`` = its virtual root)."""
+        if source in self._trees:
+            self._trees.move_to_end(source)
+            return self._trees[source]
+        tree = search(self._search.matrix, [self._search.anchors[source]], self.horizon_s)
+        self._trees[source] = tree.predecessor[0]
+        if len(self._trees) > TREE_CACHE:
+            self._trees.popitem(last=False)
+        return self._trees[source]
+
+
+def cache_path(folder: str | os.PathLike[str], key: str, horizon_s: float) -> Path:
+    """Where :meth:`TransitionModel.cached` keeps the model for a fingerprint and horizon."""
+    return Path(folder) / f"transitions-{key[:24]}-{horizon_s:g}s.npz"
+
+
+def _check_horizon(horizon_s: float) -> float:
+    try:
+        horizon = float(horizon_s)
+    except (TypeError, ValueError):
+        horizon = float("nan")
+    if not (np.isfinite(horizon) and horizon > 0.0):
+        msg = f"the horizon must be a positive number of seconds, got {horizon_s!r}"
+        raise BadInputError(msg, field="horizon_s")
+    return horizon
+
+
+def _load(path: Path, network: RoadNetwork, key: str, horizon_s: float) -> TransitionModel | None:
+    """The stored model if it is there, readable and made for exactly these inputs."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if str(data["format"]) != FORMAT or str(data["fingerprint"]) != key:
+                return None
+            if float(data["horizon_s"]) != horizon_s:
+                return None
+            rows = ReachRows(
+                data["indptr"], data["target"], data["time"], data["distance"], data["arrive_edge"]
+            )
+            pairs = Pairs(data["pair_camera"].astype(np.intp), data["pair_edge"].astype(np.intp))
+            return TransitionModel(
+                network,
+                data["camera_ids"],
+                pairs,
+                data["pair_start_m"],
+                rows,
+                horizon_s=horizon_s,
+                fingerprint=key,
+                from_cache=True,
+            )
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
