@@ -152,6 +152,68 @@ def test_grey_and_small_frames_work() -> None:
     assert best_iou(found.boxes * 8, clip[-1][1]) > 0.6
 
 
+def coloured_car_frames(count: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """A car of the road's grey level (both the channel mean and BT.601 luma), but red."""
+    road = np.full((HEIGHT, WIDTH, 3), 130, dtype=np.uint8)
+    rng = np.random.default_rng(2)
+    for index in range(count):
+        image = road.copy()
+        x = 40 + 16 * index
+        cv2.rectangle(image, (x, 400), (x + CAR[0] - 1, 400 + CAR[1] - 1), (83, 100, 207), -1)
+        noise = rng.normal(0.0, 3.0, image.shape)
+        yield (
+            np.clip(image + noise, 0, 255).astype(np.uint8),
+            np.array([x, 400, x + CAR[0], 400 + CAR[1]], dtype=np.float64),
+        )
+
+
+def test_a_car_of_the_road_s_grey_level_is_found_by_its_colour() -> None:
+    colour, grey = MotionDetector(QUICK), MotionDetector(dataclasses.replace(QUICK, colour=False))
+    clip = list(coloured_car_frames(40))
+    for image, _ in clip:
+        in_colour, in_grey = colour.detect(image), grey.detect(image)
+    truth = clip[-1][1]
+    assert len(in_colour) == 1 and best_iou(in_colour.boxes, truth) > 0.7
+    assert best_iou(in_grey.boxes, truth) < 0.5  # grey alone barely sees it
+
+
+def night_frames(count: int) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    """An empty dark road, then (after the warm-up) a dark car with two headlights coming
+    down the picture, its beam on the road below it."""
+    rng = np.random.default_rng(4)
+    road = rng.integers(10, 22, size=(HEIGHT, WIDTH, 3)).astype(np.uint8)
+    for index in range(count):
+        image = road.copy()
+        x, y = 500 + 4 * index, 200 + 4 * index
+        if index < QUICK.warmup_length:
+            yield np.clip(image + rng.normal(0.0, 3.0, image.shape), 0, 255).astype(np.uint8), None
+            continue
+        beam = image[y + CAR[1] : y + 3 * CAR[1], x - 20 : x + CAR[0] + 20]
+        cv2.add(beam, np.full_like(beam, 40), dst=beam)
+        cv2.rectangle(image, (x, y), (x + CAR[0] - 1, y + CAR[1] - 1), (50, 60, 75), -1)
+        for lamp_x in (x + 25, x + CAR[0] - 25):
+            cv2.circle(image, (lamp_x, y + CAR[1] - 18), 12, (255, 255, 255), -1)
+        box = np.array([x, y, x + CAR[0], y + CAR[1]], dtype=np.float64)
+        yield np.clip(image + rng.normal(0.0, 3.0, image.shape), 0, 255).astype(np.uint8), box
+
+
+def test_night_mode_cuts_the_headlight_beam_out_of_the_box() -> None:
+    cut = MotionDetector(QUICK)
+    uncut = MotionDetector(dataclasses.replace(QUICK, night_lamps=False))
+    clip = list(night_frames(40))
+    for image, _ in clip:
+        with_cut, without = cut.detect(image), uncut.detect(image)
+    truth = clip[-1][1]
+    assert cut.night and uncut.night  # chosen from the dark background
+    assert truth is not None
+    assert len(with_cut) == 1 and best_iou(with_cut.boxes, truth) > 0.7
+    assert best_iou(without.boxes, truth) < 0.5  # car and beam in one long box
+    day = MotionDetector(QUICK)
+    for image, _ in frames(35):
+        day.detect(image)
+    assert not day.night
+
+
 def test_bad_image_and_config() -> None:
     with pytest.raises(BadInputError, match="image"):
         MotionDetector().detect(np.zeros((10, 10, 2), np.uint8))
@@ -159,6 +221,8 @@ def test_bad_image_and_config() -> None:
         MotionConfig(learn_rate=0.0)
     with pytest.raises(BadInputError, match="work_width"):
         MotionConfig(work_width=4)
+    with pytest.raises(BadInputError, match="night_level"):
+        MotionConfig(night_level=-1.0)
 
 
 def test_detection_cost_per_frame_at_720p() -> None:

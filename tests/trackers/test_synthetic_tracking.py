@@ -98,7 +98,7 @@ def test_protocol_scores_the_truth_perfectly_and_ignores_dont_care(harness: Modu
 
 
 def test_day_tracking_finds_the_vehicles(results: dict[str, dict[str, float]]) -> None:
-    """Regression floor, below the issue's target (measured: MOTA 0.65-0.74, IDF1 0.77-0.82)."""
+    """Regression floor, below the issue's target (measured: MOTA 0.66-0.77, IDF1 0.78-0.82)."""
     for cid in ("J0002-W", "V04-E3"):
         day = results[f"day {cid}"]
         assert day["mota"] >= 0.55, cid
@@ -106,10 +106,21 @@ def test_day_tracking_finds_the_vehicles(results: dict[str, dict[str, float]]) -
         assert day["recall"] >= 0.7, cid
 
 
+def test_night_tracking_follows_the_vehicles(results: dict[str, dict[str, float]]) -> None:
+    """Regression floor (measured: MOTA -0.01 to 0.24, IDF1 0.50-0.56; before the night mode
+    of the motion detector, beams and glare in the boxes: MOTA -1.45 to -1.25, IDF1 < 0.08)."""
+    for cid in ("J0002-W", "V04-E3"):
+        night = results[f"night {cid}"]
+        assert night["mota"] >= -0.25, cid
+        assert night["idf1"] >= 0.4, cid
+
+
 @pytest.mark.xfail(
-    reason="issue 4 targets (day MOTA/IDF1 >= 0.85, night MOTA >= 0.70) not yet met by the "
-    "motion detector on these cameras; see benchmarks/eval_tracking.py",
-    strict=False,
+    reason="issue 4 targets (day MOTA/IDF1 >= 0.85, night MOTA >= 0.70) not met by the motion "
+    "detector: measured here day MOTA/IDF1 0.77/0.78 (J0002-W) and 0.66/0.82 (V04-E3), night "
+    "MOTA 0.24 and -0.01; on 3 seeds x 4 cameras (benchmarks/eval_tracking.py --vehicles 800) "
+    "day MOTA 0.68-0.90, night -0.00 to 0.67",
+    strict=True,
 )
 def test_issue_targets(results: dict[str, dict[str, float]]) -> None:
     for label, figures in results.items():

@@ -1,0 +1,604 @@
+"""A target's timeline: from one seed sighting, its sightings forward and back in time.
+
+Candidates for the next sighting come from the transition model: every
+camera reachable from the current one, with a time window from the class's
+top speed (earliest) to :data:`~skynet.linking.MAX_SLOWDOWN` × free-flow
+time (latest); one store query fetches all of them, and
+:func:`~skynet.linking.score_links` scores them at once. A beam search over
+the candidate DAG keeps the ``beam`` best chains by summed log-odds of their
+links (only links above ``threshold`` are taken), so a chain through every
+camera that saw the target beats one that jumps over some. Each end of the
+timeline says why the chain stopped there.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Final, Literal, Protocol
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+
+from camera_registry.registry import CameraRegistry
+from skynet.errors import BadInputError, NotFoundError
+from skynet.linking import (
+    LINK_MODELS,
+    LabelledPairs,
+    LinkModel,
+    PairPaths,
+    SightingArrays,
+    bearing_deg,
+    candidate_window,
+    light_at,
+    score_links,
+)
+from skynet.roads.cameras import CameraAttachment, attach_cameras
+from skynet.roads.network import RoadNetwork
+from trackers.sighting import Sighting
+
+FloatArray = NDArray[np.float64]
+#: Length (m) of path read at each end to tell its direction.
+BEARING_SPAN_M: Final = 30.0
+#: A path longer than ``DETOUR_FACTOR`` × straight line + ``DETOUR_SLACK_M`` is a
+#: same-edge detour of the transition model (see ``Linker._shortcut``).
+DETOUR_FACTOR: Final = 2.0
+DETOUR_SLACK_M: Final = 300.0
+
+EndReason = Literal["no_onward_road", "no_sightings", "no_candidate", "horizon", "max_links"]
+
+
+class ReachLike(Protocol):
+    """What the timeline needs of :class:`skynet.transitions.Reach`."""
+
+    @property
+    def to_ids(self) -> NDArray[np.str_]: ...
+    @property
+    def free_flow_s(self) -> FloatArray: ...
+    @property
+    def distance_m(self) -> FloatArray: ...
+
+
+class Transitions(Protocol):
+    """What the timeline needs of :class:`skynet.transitions.TransitionModel`."""
+
+    def reachable(self, camera_id: str) -> ReachLike: ...
+    def path_edges(self, camera_id: str, to_id: str) -> NDArray[np.intp]: ...
+
+
+class SightingSource(Protocol):
+    """A sighting store (:class:`skynet.store.SightingStore` or :class:`SightingPool`)."""
+
+    def get(self, sighting_id: str) -> Sighting: ...
+    def find(
+        self,
+        *,
+        camera_ids: list[str] | None = None,
+        start_s: float | None = None,
+        end_s: float | None = None,
+    ) -> list[Sighting]: ...
+
+
+class SightingPool:
+    """Sightings held in memory, queried like the store (for sweeps and fitting)."""
+
+    def __init__(self, sightings: list[Sighting]) -> None:
+        self._sightings = sorted(sightings, key=lambda s: (s.t_in, s.id))
+        self._by_id = {s.id: s for s in self._sightings}
+        self._arrays = SightingArrays.from_sightings(self._sightings)
+
+    def get(self, sighting_id: str) -> Sighting:
+        if sighting_id not in self._by_id:
+            msg = f"no sighting with id {sighting_id!r}"
+            raise NotFoundError(msg)
+        return self._by_id[sighting_id]
+
+    def find(
+        self,
+        *,
+        camera_ids: list[str] | None = None,
+        start_s: float | None = None,
+        end_s: float | None = None,
+    ) -> list[Sighting]:
+        a = self._arrays
+        keep = np.ones(len(a), dtype=bool)
+        if camera_ids is not None:
+            keep &= np.isin(a.camera_ids, np.asarray(list(camera_ids), dtype=str))
+        if start_s is not None:
+            keep &= a.t_out >= start_s
+        if end_s is not None:
+            keep &= a.t_in <= end_s
+        return [self._sightings[i] for i in np.flatnonzero(keep).tolist()]
+
+
+@dataclass(frozen=True)
+class ChainEnd:
+    """Why one end of a timeline is where it is."""
+
+    reason: EndReason
+    detail: str
+
+
+@dataclass(frozen=True, eq=False)
+class TimelineEntry:
+    """One confirmed sighting and the probability of the link that reached it."""
+
+    sighting: Sighting
+    link_probability: float | None
+
+
+@dataclass(frozen=True, eq=False)
+class Timeline:
+    """The target's sightings in time order; ``start``/``end`` say why each end stops."""
+
+    seed_id: str
+    entries: list[TimelineEntry]
+    start: ChainEnd
+    end: ChainEnd
+
+    @property
+    def sighting_ids(self) -> list[str]:
+        return [e.sighting.id for e in self.entries]
+
+
+@dataclass(frozen=True, eq=False)
+class Candidates:
+    """Scored candidates of one sighting, in one direction of time."""
+
+    sightings: list[Sighting]
+    probability: FloatArray
+    end: ChainEnd | None  # why nothing lies beyond, when nothing does
+
+
+@dataclass(eq=False)
+class Linker:
+    """Finds and scores the candidate links of a sighting (results cached per sighting)."""
+
+    transitions: Transitions
+    network: RoadNetwork
+    registry: CameraRegistry
+    source: SightingSource
+    model: LinkModel | None = None
+    attachment: CameraAttachment | None = None
+    since_s: float = -math.inf
+    until_s: float = math.inf
+    _reverse: dict[str, tuple[NDArray[np.str_], FloatArray, FloatArray]] | None = None
+    _bearings: dict[tuple[str, str], tuple[float, float, float]] = field(default_factory=dict)
+    _cache: dict[tuple[str, bool], Candidates] = field(default_factory=dict)
+    _detours: set[tuple[str, str]] = field(default_factory=set)
+    _direct: dict[tuple[str, str], tuple[float, float, float]] = field(default_factory=dict)
+
+    def model_for(self, sighting: Sighting) -> LinkModel:
+        if self.model is not None:
+            return self.model
+        lon = float(self.registry.get(sighting.camera_id).lon)
+        return LINK_MODELS[light_at(sighting.t_in, lon)]
+
+    def check_camera(self, camera_id: str) -> None:
+        """A clear error when the camera is unknown or watches no road."""
+        if camera_id not in self.registry:
+            msg = f"camera {camera_id!r} of the seed sighting is not in the camera registry"
+            raise BadInputError(msg, field="camera_id", record=camera_id)
+        reason = getattr(self.transitions.reachable(camera_id), "reason", None)
+        if reason is not None:
+            raise BadInputError(str(reason), field="camera_id", record=camera_id)
+
+    def candidates(self, sighting: Sighting, *, forward: bool) -> Candidates:
+        key = (sighting.id, forward)
+        if key not in self._cache:
+            self._cache[key] = self._candidates(sighting, forward)
+        return self._cache[key]
+
+    def _neighbours(
+        self, camera_id: str, forward: bool
+    ) -> tuple[NDArray[np.str_], FloatArray, FloatArray]:
+        if forward:
+            reach = self.transitions.reachable(camera_id)
+            to_ids, flow, dist = reach.to_ids, reach.free_flow_s, reach.distance_m
+        else:
+            if self._reverse is None:
+                self._reverse = self._reverse_reach()
+            empty = (np.empty(0, dtype=str), np.empty(0), np.empty(0))
+            to_ids, flow, dist = self._reverse.get(camera_id, empty)
+        flow, dist = self._shortcut(camera_id, to_ids, flow, dist, forward)
+        return (to_ids, *self._same_edge(camera_id, to_ids, flow, dist, forward))
+
+    def _attached(self) -> CameraAttachment:
+        if self.attachment is None:
+            self.attachment = attach_cameras(self.network, self.registry)
+        return self.attachment
+
+    def _same_edge(
+        self,
+        camera_id: str,
+        to_ids: NDArray[np.str_],
+        flow: FloatArray,
+        dist: FloatArray,
+        forward: bool,
+    ) -> tuple[FloatArray, FloatArray]:
+        """Direct trips to cameras further along an edge this one watches.
+
+        The transition model's trips leave at the head of the watched edge, so
+        a camera further along the same edge looks a block away; here the trip
+        is the stretch of edge between the two views, its direction the
+        edge's and the cameras passed those watching that stretch.
+        """
+        att = self._attached()
+        names = att.camera_ids[att.camera]
+        mine = np.flatnonzero(names == camera_id)
+        if mine.size == 0 or to_ids.shape[0] == 0:
+            return flow, dist
+        edge_speed = self.network.edges.length / np.maximum(self.network.edges.travel_time, 1e-6)
+        column = {str(c): i for i, c in enumerate(to_ids.tolist())}
+        flow, dist = flow.copy(), dist.copy()
+        for row in mine.tolist():
+            edge = att.edge[row]
+            on_edge = np.flatnonzero((att.edge == edge) & (names != camera_id))
+            if forward:
+                ahead = on_edge[att.start_m[on_edge] > att.start_m[row]]
+                gaps = np.maximum(att.start_m[ahead] - att.end_m[row], 0.0)
+            else:
+                ahead = on_edge[att.start_m[on_edge] < att.start_m[row]]
+                gaps = np.maximum(att.start_m[row] - att.end_m[ahead], 0.0)
+            for other, gap in zip(ahead.tolist(), gaps.tolist(), strict=True):
+                name = str(names[other])
+                if name not in column:
+                    continue
+                i = column[name]
+                seconds = gap / edge_speed[edge]
+                if seconds >= flow[i]:
+                    continue
+                flow[i], dist[i] = seconds, gap
+                low, high = sorted((att.start_m[row], att.start_m[other]))
+                between = on_edge[(att.start_m[on_edge] > low) & (att.start_m[on_edge] < high)]
+                passed = names[between][att.online[att.camera[between]]]
+                passed = passed[passed != name]
+                pair = (camera_id, name) if forward else (name, camera_id)
+                heading = float(att.heading_deg[row])
+                self._direct[pair] = (heading, heading, float(np.unique(passed).shape[0]))
+        return flow, dist
+
+    def _shortcut(
+        self,
+        camera_id: str,
+        to_ids: NDArray[np.str_],
+        flow: FloatArray,
+        dist: FloatArray,
+        forward: bool,
+    ) -> tuple[FloatArray, FloatArray]:
+        """Bound each path by the cameras' straight-line distance.
+
+        A trip in the transition model leaves A at the head of the edge A
+        watches, so a camera further along the same edge is reached only by
+        going round a block; a vehicle gets there directly. Where the path is
+        far longer than the straight line, take the straight line (at the
+        path's mean free-flow speed). Such pairs' paths say nothing of
+        direction or cameras passed: the straight line gives the direction
+        and no camera counts as passed (see ``_measure``).
+        """
+        if to_ids.shape[0] == 0:
+            return flow, dist
+        here = self.registry.xy[self.registry.rows([camera_id])[0]]
+        there = self.registry.xy[self.registry.rows(to_ids.tolist())]
+        crow = np.hypot(there[:, 0] - here[0], there[:, 1] - here[1])
+        detour = dist > DETOUR_FACTOR * crow + DETOUR_SLACK_M
+        short = np.where(detour, crow * 1.2, dist)
+        for other in to_ids[detour].tolist():
+            self._detours.add((camera_id, str(other)) if forward else (str(other), camera_id))
+        speed = dist / np.maximum(flow, 1e-6)
+        return np.where(detour, short / np.maximum(speed, 1e-6), flow), short
+
+    def _reverse_reach(self) -> dict[str, tuple[NDArray[np.str_], FloatArray, FloatArray]]:
+        """For each camera, the cameras that reach it (one pass over the model)."""
+        sources, targets, times, lengths = [], [], [], []
+        for camera_id in self.registry.ids.tolist():
+            reach = self.transitions.reachable(str(camera_id))
+            sources.append(np.full(len(reach.to_ids), str(camera_id), dtype=object))
+            targets.append(reach.to_ids.astype(object))
+            times.append(reach.free_flow_s)
+            lengths.append(reach.distance_m)
+        if not sources:
+            return {}
+        src, dst = np.concatenate(sources), np.concatenate(targets)
+        flow, dist = np.concatenate(times), np.concatenate(lengths)
+        order = np.argsort(dst, kind="stable")
+        src, dst, flow, dist = src[order], dst[order], flow[order], dist[order]
+        keys, starts = np.unique(dst, return_index=True)
+        ends = np.r_[starts[1:], dst.shape[0]]
+        return {
+            str(k): (src[a:b].astype(str), flow[a:b], dist[a:b])
+            for k, a, b in zip(keys.tolist(), starts.tolist(), ends.tolist(), strict=True)
+        }
+
+    def _candidates(self, sighting: Sighting, forward: bool) -> Candidates:
+        pairs = self.pairs(sighting, forward=forward)
+        if isinstance(pairs, ChainEnd):
+            return Candidates([], np.empty(0), pairs)
+        found, early, late, paths, end = pairs
+        probability = score_links(early, late, paths, self.model_for(sighting))
+        return Candidates(found, probability, end)
+
+    def pairs(
+        self, sighting: Sighting, *, forward: bool
+    ) -> (
+        tuple[list[Sighting], SightingArrays, SightingArrays, PairPaths, ChainEnd | None] | ChainEnd
+    ):
+        """The candidate pairs of a sighting, unscored (or why there are none).
+
+        Pairs run forward in time: ``early[i] → late[i]``; the sighting is
+        ``early`` going forward and ``late`` going back.
+        """
+        to_ids, flow, dist = self._neighbours(sighting.camera_id, forward)
+        if to_ids.shape[0] == 0:
+            way = "onward" if forward else "incoming"
+            detail = f"camera {sighting.camera_id} has no {way} road to another camera"
+            return ChainEnd("no_onward_road", detail)
+        if forward:
+            low, high = candidate_window(sighting.t_out, sighting.vehicle_class, flow, dist)
+        else:  # mirror: the earlier sighting's t_out against this one's t_in
+            a, b = candidate_window(-sighting.t_in, sighting.vehicle_class, flow, dist)
+            low, high = -b, -a
+        start, end = float(low.min()), float(high.max())
+        clipped = end > self.until_s if forward else start < self.since_s
+        start, end = max(start, self.since_s), min(end, self.until_s)
+        horizon = ChainEnd("horizon", "the investigation's time window ends here")
+        nothing = ChainEnd("no_sightings", "no sightings in any reachable camera's window")
+        found = self.source.find(camera_ids=to_ids.tolist(), start_s=start, end_s=end)
+        found = [s for s in found if s.id != sighting.id]
+        if not found:
+            return horizon if clipped else nothing
+        cand = SightingArrays.from_sightings(found)
+        column = {str(c): i for i, c in enumerate(to_ids.tolist())}
+        rows = np.array([column[c] for c in cand.camera_ids.tolist()], dtype=np.intp)
+        times = cand.t_in if forward else cand.t_out
+        inside = (times >= low[rows]) & (times <= high[rows])
+        inside &= (cand.t_in > sighting.t_in) if forward else (cand.t_in < sighting.t_in)
+        keep = np.flatnonzero(inside)
+        if keep.size == 0:
+            return horizon if clipped else nothing
+        cand, rows = cand.take(keep), rows[keep]
+        found = [found[i] for i in keep.tolist()]
+        one = SightingArrays.from_sightings([sighting]).take(np.zeros(len(cand), dtype=np.intp))
+        early, late = (one, cand) if forward else (cand, one)
+        depart, arrive, passed = self._path_facts(early.camera_ids, late.camera_ids)
+        paths = PairPaths(flow[rows], dist[rows], depart, arrive, passed)
+        return found, early, late, paths, horizon if clipped else None
+
+    def _path_facts(
+        self, early: NDArray[np.str_], late: NDArray[np.str_]
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """How each pair's path leaves and arrives, and the online cameras it passes.
+
+        Cached per camera pair.
+        """
+        pairs = list(zip(early.tolist(), late.tolist(), strict=True))
+        missing = sorted({p for p in pairs if p not in self._bearings and p not in self._direct})
+        if missing:
+            self._bearings.update(zip(missing, self._measure(missing), strict=True))
+        values = np.array(
+            [self._direct.get(p) or self._bearings[p] for p in pairs], dtype=np.float64
+        ).reshape(-1, 3)
+        return values[:, 0], values[:, 1], values[:, 2]
+
+    def _measure(self, pairs: list[tuple[str, str]]) -> list[tuple[float, float, float]]:
+        none = np.empty(0, dtype=np.intp)
+        paths = [
+            none if pair in self._detours else self.transitions.path_edges(*pair) for pair in pairs
+        ]
+        has = np.array([len(p) > 0 for p in paths], dtype=bool)
+        out = np.full((len(pairs), 3), np.nan)
+        out[:, 2] = [self._passed(a, b, p) for (a, b), p in zip(pairs, paths, strict=True)]
+        if has.any():
+            first = np.array([int(p[0]) for p in paths if len(p)], dtype=np.intp)
+            last = np.array([int(p[-1]) for p in paths if len(p)], dtype=np.intp)
+            out[has, 0] = _edge_bearing(self.network, first, at_start=True)
+            out[has, 1] = _edge_bearing(self.network, last, at_start=None)
+        detour = np.array([pair in self._detours for pair in pairs], dtype=bool)
+        if detour.any():  # the road runs (about) straight from one camera to the other
+            rows = [p for p, d in zip(pairs, detour.tolist(), strict=True) if d]
+            here = self.registry.xy[self.registry.rows([a for a, _ in rows])]
+            there = self.registry.xy[self.registry.rows([b for _, b in rows])]
+            straight = bearing_deg(there[:, 0] - here[:, 0], there[:, 1] - here[:, 1])
+            out[detour, 0] = straight
+            out[detour, 1] = straight
+        return [(float(a), float(b), float(c)) for a, b, c in out.tolist()]
+
+    def _passed(self, early: str, late: str, path: NDArray[np.intp]) -> int:
+        """Online cameras a vehicle passes in view between ``early`` and ``late``.
+
+        On the last edge (the one ``late`` watches) only those watching a span
+        that starts before ``late``'s count.
+        """
+        att = self._attached()
+        if path.shape[0] == 0 or att.camera.shape[0] == 0:
+            return 0
+        names = att.camera_ids[att.camera]
+        online = att.online[att.camera] & (names != early) & (names != late)
+        on_way = np.isin(att.edge, path[:-1])
+        last = att.edge == path[-1]
+        mine = last & (names == late)
+        if mine.any():
+            on_way |= last & (att.start_m < att.start_m[mine].min())
+        return int(np.unique(att.camera[on_way & online]).shape[0])
+
+
+def _edge_bearing(
+    network: RoadNetwork, rows: NDArray[np.intp], *, at_start: bool | None
+) -> FloatArray:
+    """Direction of travel over the first (``at_start``), last (False) ``BEARING_SPAN_M``
+    of each edge, or over the whole edge (None: the arrival edge, watched somewhere on it).
+    """
+    lines = network.geometries[rows]
+    total = shapely.length(lines)
+    span = np.minimum(total, BEARING_SPAN_M)
+    a = np.zeros_like(total) if at_start in (True, None) else total - span
+    b = total if at_start is None else (span if at_start else total)
+    p = shapely.get_coordinates(shapely.line_interpolate_point(lines, a))
+    q = shapely.get_coordinates(shapely.line_interpolate_point(lines, b))
+    return bearing_deg(q[:, 0] - p[:, 0], q[:, 1] - p[:, 1])
+
+
+@dataclass(frozen=True, eq=False)
+class _Chain:
+    sightings: tuple[Sighting, ...]
+    probabilities: tuple[float, ...]
+    score: float
+    end: ChainEnd | None
+
+
+def follow(
+    linker: Linker,
+    seed: Sighting,
+    *,
+    forward: bool,
+    threshold: float = 0.5,
+    explore: float = 0.1,
+    beam: int = 4,
+    max_links: int = 200,
+) -> tuple[list[Sighting], list[float], ChainEnd]:
+    """Beam search one way in time from the seed; the best chain (seed excluded).
+
+    Links down to ``explore`` are tried, but a chain is kept only as far as
+    its summed log-odds keep rising: a weak link (below 0.5) survives only
+    when strong links after it confirm it (e.g. a camera that saw the target
+    badly, then two that saw it well). ``threshold`` is the least probability
+    a link may have to end a chain.
+    """
+    live = [_Chain((seed,), (), 0.0, None)]
+    done: list[_Chain] = []
+    for _ in range(max_links):
+        grown: list[_Chain] = []
+        for chain in live:
+            found = linker.candidates(chain.sightings[-1], forward=forward)
+            good = np.flatnonzero(found.probability >= explore)
+            if good.size == 0:
+                done.append(_stopped(chain, found))
+                continue
+            for i in good.tolist():
+                p = float(np.clip(found.probability[i], 1e-9, 1.0 - 1e-9))
+                grown.append(
+                    _Chain(
+                        (*chain.sightings, found.sightings[i]),
+                        (*chain.probabilities, p),
+                        chain.score + math.log(p / (1.0 - p)),
+                        None,
+                    )
+                )
+        if not grown:
+            break
+        grown.sort(key=lambda c: -c.score)
+        live = grown[:beam]
+    else:
+        end = ChainEnd("max_links", f"stopped after {max_links} links")
+        done.extend(_Chain(c.sightings, c.probabilities, c.score, end) for c in live)
+    return _best_prefix(done, threshold)
+
+
+def _best_prefix(
+    chains: list[_Chain], threshold: float
+) -> tuple[list[Sighting], list[float], ChainEnd]:
+    """The chain prefix with the highest summed log-odds whose last link is >= ``threshold``."""
+    best: tuple[float, int, int] = (0.0, 0, 0)  # score, chain, links kept
+    for index, chain in enumerate(chains):
+        links = np.asarray(chain.probabilities, dtype=np.float64)
+        cumulative = np.cumsum(np.log(links / (1.0 - links)))
+        ok = np.flatnonzero(links >= threshold)
+        if ok.size:
+            k = int(ok[np.argmax(cumulative[ok])])
+            if cumulative[k] > best[0]:
+                best = (float(cumulative[k]), index, k + 1)
+    _, index, kept = best
+    chain = chains[index]
+    if kept == len(chain.probabilities):
+        end = chain.end or ChainEnd("no_candidate", "")
+    else:
+        nxt = chain.sightings[kept + 1]
+        p = chain.probabilities[kept]
+        end = ChainEnd(
+            "no_candidate",
+            f"the next link (to {nxt.camera_id}, p={p:.2f}) is not confirmed by later ones",
+        )
+    return list(chain.sightings[1 : kept + 1]), list(chain.probabilities[:kept]), end
+
+
+def _stopped(chain: _Chain, found: Candidates) -> _Chain:
+    """A chain that cannot grow, with the reason."""
+    if found.end is not None:
+        end = found.end
+    else:
+        best = int(np.argmax(found.probability))
+        end = ChainEnd(
+            "no_candidate",
+            f"no candidate above threshold ({len(found.sightings)} scored; best "
+            f"{found.probability[best]:.2f} at {found.sightings[best].camera_id})",
+        )
+    return _Chain(chain.sightings, chain.probabilities, chain.score, end)
+
+
+def build_timeline(
+    linker: Linker,
+    seed_id: str,
+    *,
+    threshold: float = 0.5,
+    explore: float = 0.1,
+    beam: int = 4,
+    max_links: int = 200,
+) -> Timeline:
+    """The seed's timeline: backward and forward chains joined at the seed (see :func:`follow`)."""
+    seed = linker.source.get(seed_id)  # NotFoundError for an unknown id
+    linker.check_camera(seed.camera_id)
+    after, p_after, end = follow(
+        linker,
+        seed,
+        forward=True,
+        threshold=threshold,
+        explore=explore,
+        beam=beam,
+        max_links=max_links,
+    )
+    before, p_before, start = follow(
+        linker,
+        seed,
+        forward=False,
+        threshold=threshold,
+        explore=explore,
+        beam=beam,
+        max_links=max_links,
+    )
+    earlier = before[::-1]
+    # p_before[i] links before[i] to the one after it in time (the seed for i = 0)
+    probs_into: list[float | None] = [None, *p_before[::-1][:-1]] if earlier else []
+    entries = [TimelineEntry(s, p) for s, p in zip(earlier, probs_into, strict=True)]
+    entries.append(TimelineEntry(seed, p_before[0] if p_before else None))
+    entries.extend(TimelineEntry(s, p) for s, p in zip(after, p_after, strict=True))
+    return Timeline(seed_id, entries, start, end)
+
+
+def labelled_pairs(
+    linker: Linker, sightings: list[Sighting], truth: dict[str, int]
+) -> LabelledPairs:
+    """Every sighting's forward candidates, labelled from the simulator's truth map."""
+    by_vehicle: dict[int, list[Sighting]] = {}
+    for s in sorted(sightings, key=lambda s: (s.t_in, s.id)):
+        by_vehicle.setdefault(truth[s.id], []).append(s)
+    following = {a.id: b.id for run in by_vehicle.values() for a, b in pairwise(run)}
+    parts = []
+    for sighting in sightings:
+        found = linker.pairs(sighting, forward=True)
+        if isinstance(found, ChainEnd):
+            continue
+        candidates, early, late, paths, _ = found
+        vehicle = truth[sighting.id]
+        parts.append(
+            LabelledPairs(
+                early,
+                late,
+                paths,
+                np.zeros(len(candidates), dtype=np.intp),
+                np.array([c.id == following.get(sighting.id) for c in candidates], dtype=bool),
+                np.array([truth[c.id] == vehicle for c in candidates], dtype=bool),
+            )
+        )
+    return LabelledPairs.concat(parts)
