@@ -70,14 +70,21 @@ def write_cameras(
     *,
     working_crs: str | None = None,
 ) -> None:
-    """Write cameras as GeoJSON or CSV (by suffix unless ``file_format`` is given)."""
+    """Write cameras as GeoJSON or CSV (by suffix unless ``file_format`` is given).
+
+    A path that cannot be written (missing folder, no permission) is bad input.
+    """
     path = Path(path)
     kind = format_of(path, file_format)
-    with path.open("w", encoding="utf-8", newline="") as stream:
-        if kind == "geojson":
-            json.dump(to_geojson(cameras, working_crs=working_crs), stream)
-        else:
-            write_csv(cameras, stream)
+    try:
+        with path.open("w", encoding="utf-8", newline="") as stream:
+            if kind == "geojson":
+                json.dump(to_geojson(cameras, working_crs=working_crs), stream)
+            else:
+                write_csv(cameras, stream)
+    except OSError as exc:
+        msg = f"cannot write camera file ({exc.strerror or exc})"
+        raise BadInputError(msg, source=str(path)) from None
 
 
 def to_geojson(cameras: Iterable[Camera], *, working_crs: str | None = None) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -30,6 +31,31 @@ def parse_numbers(text: str, count: int, option: str) -> list[float]:
         msg = f"{option} needs {count} comma-separated numbers, got {text!r}"
         raise BadInputError(msg, field=option)
     return numbers
+
+
+def parse_lonlat(text: str, option: str) -> tuple[float, float]:
+    """A ``LON,LAT`` pair in degrees, or a bad-input error naming the option."""
+    lon, lat = parse_numbers(text, 2, option)
+    check_lonlat(lon, lat, option)
+    return lon, lat
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """A ``W,S,E,N`` box in degrees, or a bad-input error naming ``--bbox``."""
+    west, south, east, north = parse_numbers(text, 4, "--bbox")
+    check_lonlat(west, south, "--bbox")
+    check_lonlat(east, north, "--bbox")
+    return west, south, east, north
+
+
+def check_lonlat(lon: float, lat: float, option: str) -> None:
+    """Reject a longitude outside [-180, 180] or a latitude outside [-90, 90]."""
+    if not -180.0 <= lon <= 180.0:
+        msg = f"longitude {lon:g} is outside [-180, 180]"
+        raise BadInputError(msg, field=option)
+    if not -90.0 <= lat <= 90.0:
+        msg = f"latitude {lat:g} is outside [-90, 90]"
+        raise BadInputError(msg, field=option)
 
 
 @app.command("import")
@@ -68,8 +94,9 @@ def list_(
     ] = None,
     near: Annotated[str | None, typer.Option("--near", help="LON,LAT of a point.")] = None,
     radius: Annotated[
-        float, typer.Option("--radius", help="Radius around --near, in metres.")
-    ] = 500.0,
+        float | None,
+        typer.Option("--radius", help="Radius around --near, in metres (default: 500)."),
+    ] = None,
     kind: Annotated[str | None, typer.Option("--kind", help="Only this kind.")] = None,
     status: Annotated[str | None, typer.Option("--status", help="Only this status.")] = None,
     output: FormatOption = OutputFormat.table,
@@ -81,12 +108,19 @@ def list_(
     """
     if bbox is not None and near is not None:
         raise BadInputError("give either --bbox or --near, not both", field="bbox")
+    if radius is not None and near is None:
+        msg = "--radius needs --near (the point to measure from)"
+        raise BadInputError(msg, field="--radius")
+    if radius is not None and not 0.0 < radius < math.inf:
+        msg = f"radius {radius:g} must be a positive number of metres"
+        raise BadInputError(msg, field="--radius")
+    box = parse_bbox(bbox) if bbox is not None else None
+    point = parse_lonlat(near, "--near") if near is not None else None
     registry = RegistryStore(db).load()
-    if bbox is not None:
-        cameras = registry.in_bbox(*parse_numbers(bbox, 4, "--bbox"))
-    elif near is not None:
-        lon, lat = parse_numbers(near, 2, "--near")
-        cameras = registry.near(lon, lat, radius)
+    if box is not None:
+        cameras = registry.in_bbox(*box)
+    elif point is not None:
+        cameras = registry.near(*point, 500.0 if radius is None else radius)
     else:
         cameras = list(registry)
     cameras = [

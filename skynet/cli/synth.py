@@ -98,7 +98,8 @@ def scenario(
     Writes spec.json, roads.graphml, cameras.geojson and ground_truth.json; with
     --footage also footage/ (one folder per camera: clip-NNN.avi with its
     MOTChallenge ground truth clip-NNN.gt.txt, and manifest.json). Clips already
-    rendered are kept, so a rerun resumes.
+    rendered from the same spec are kept, so a rerun resumes; after a change to
+    the spec (or the renderer) they are rendered again.
 
     Example: skynet synth scenario hit_and_run --out hit-and-run --footage --cameras P01-CRASH
     """

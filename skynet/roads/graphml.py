@@ -2,15 +2,20 @@
 
 osmnx saves every attribute as a string: node ids, ``x``/``y`` in the graph's
 CRS, ``geometry`` as WKT, ``oneway``/``reversed`` as ``"True"``/``"False"``,
-merged tags as list strings (``"['50', '60']"``) and the graph's ``crs``. We
-read that unchanged (projecting lon/lat graphs onto a metric CRS) and write
-the same way, keeping uniform numeric columns typed so that a round trip
-preserves every value.
+merged tags as list strings (``"['50', '60']"``) and the graph's ``crs``, and
+converts known attributes back by name on load. We read that unchanged
+(projecting lon/lat graphs onto a metric CRS) and write the same way, every key
+``attr.type="string"``, so that ``osmnx.load_graphml`` reads our files too.
+Columns that loading by name would not restore (an integer ``lanes``, a float
+``maxspeed``) are listed with their type in the graph attribute
+:data:`TYPES_ATTR`, which our reader applies and osmnx keeps as a string, so a
+round trip preserves every value.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +39,10 @@ _NODE_INTS: Final = frozenset({"street_count"})
 _EDGE_FLOATS: Final = frozenset(
     {"length", "travel_time", "speed_kph", "bearing", "grade", "grade_abs"}
 )
+#: Graph attribute with the types of written columns that their names do not
+#: imply, as JSON: ``{"edge": {"lanes": "int"}, "node": {...}}``.
+TYPES_ATTR: Final = "skynet_attr_types"
+_SCOPES: Final = ("node", "edge")
 
 
 def read_graphml(
@@ -77,16 +86,18 @@ def write_graphml(network: RoadNetwork, path: str | Path | BinaryIO) -> None:
 def _writable_graph(network: RoadNetwork) -> nx.MultiDiGraph:
     graph = nx.MultiDiGraph()
     graph.graph.update(
-        (key, str(value))
+        (key, _text(value))
         for key, value in network.graph.graph.items()
-        if key not in ("node_default", "edge_default")
+        if key not in ("node_default", "edge_default", TYPES_ATTR) and value is not None
     )
     graph.graph["crs"] = network.crs.code
-    graph.add_nodes_from(
-        (node, data) for node, data in _writable(list(network.graph.nodes(data=True)))
-    )
+    nodes, node_types = _writable(list(network.graph.nodes(data=True)), "node")
     edges = list(network.graph.edges(keys=True, data=True))
-    rows = _writable([((u, v, k), data) for u, v, k, data in edges])
+    rows, edge_types = _writable([((u, v, k), data) for u, v, k, data in edges], "edge")
+    types = {scope: kinds for scope, kinds in (("node", node_types), ("edge", edge_types)) if kinds}
+    if types:
+        graph.graph[TYPES_ATTR] = json.dumps(types, sort_keys=True, separators=(",", ":"))
+    graph.add_nodes_from(nodes)
     graph.add_edges_from((u, v, k, data) for (u, v, k), data in rows)
     return graph
 
@@ -150,25 +161,83 @@ def _as_float(value: Any) -> Any:
         return value
 
 
-def _converter(key: str, floats: frozenset[str], ints: frozenset[str]) -> Callable[[Any], Any]:
-    if key in floats:
+def _as_text(value: Any) -> Any:
+    return value
+
+
+#: Readers of the column types :data:`TYPES_ATTR` names.
+_KIND_READERS: Final[dict[str, Callable[[Any], Any]]] = {
+    "int": _as_int,
+    "float": _as_float,
+    "bool": _as_bool,
+    "str": _as_text,
+}
+
+
+def _default_kind(key: str, scope: str) -> str:
+    """The type loading by name gives a column (``str`` also covers list strings)."""
+    if key in (_NODE_FLOATS if scope == "node" else _EDGE_FLOATS):
+        return "float"
+    if key == "osmid" or (scope == "node" and key in _NODE_INTS):
+        return "int"
+    if scope == "edge" and key in _BOOL_KEYS:
+        return "bool"
+    return "str"
+
+
+def _converter(key: str, scope: str) -> Callable[[Any], Any]:
+    kind = _default_kind(key, scope)
+    if kind == "float":
         return _as_float
-    if key in ints or key == "osmid":
+    if kind == "int":
         return lambda value: _as_int(_literal(value))
-    if key in _BOOL_KEYS:
+    if kind == "bool":
         return _as_bool
     return _literal
 
 
+def _declared_types(graph: nx.MultiDiGraph, source: str) -> dict[str, dict[str, str]]:
+    """The column types our writer recorded in :data:`TYPES_ATTR` (removed from the graph)."""
+    text = graph.graph.pop(TYPES_ATTR, None)
+    if text is None:
+        return {}
+    try:
+        declared = json.loads(text)
+    except (TypeError, ValueError):
+        declared = None
+    if not (
+        isinstance(declared, dict)
+        and set(declared) <= set(_SCOPES)
+        and all(
+            isinstance(kinds, dict) and all(k in _KIND_READERS for k in kinds.values())
+            for kinds in declared.values()
+        )
+    ):
+        msg = f"graph attribute {TYPES_ATTR!r} is not a column type record: {text!r}"
+        raise BadInputError(msg, source=source)
+    return declared
+
+
 def _convert_types(graph: nx.MultiDiGraph, source: str) -> None:
     """Turn osmnx's strings back into numbers, bools, lists and geometries."""
+    declared = _declared_types(graph, source)
+    converters: dict[tuple[str, str], Callable[[Any], Any]] = {}
+
+    def convert(scope: str, data: dict[str, Any]) -> None:
+        for key, value in data.items():
+            if scope == "edge" and key == "geometry":
+                continue
+            if (scope, key) not in converters:
+                kind = declared.get(scope, {}).get(key)
+                converters[scope, key] = (
+                    _converter(key, scope) if kind is None else _KIND_READERS[kind]
+                )
+            data[key] = converters[scope, key](value)
+
     for _, data in graph.nodes(data=True):
-        for key, value in data.items():
-            data[key] = _converter(key, _NODE_FLOATS, _NODE_INTS)(value)
+        convert("node", data)
     for _, _, data in graph.edges(data=True):
-        for key, value in data.items():
-            if key != "geometry":
-                data[key] = _converter(key, _EDGE_FLOATS, frozenset())(value)
+        convert("edge", data)
     carriers = [
         data for _, _, data in graph.edges(data=True) if isinstance(data.get("geometry"), str)
     ]
@@ -183,33 +252,77 @@ def _convert_types(graph: nx.MultiDiGraph, source: str) -> None:
         data["geometry"] = geometry
 
 
-def _writable(rows: list[tuple[Any, dict[str, Any]]]) -> list[tuple[Any, dict[str, Any]]]:
-    """Attribute dicts GraphML can hold: uniform int/float/str columns stay typed,
-    everything else becomes a string as osmnx writes it (WKT for geometries)."""
-    kinds: dict[str, set[type]] = {}
+def _writable(
+    rows: list[tuple[Any, dict[str, Any]]], scope: str
+) -> tuple[list[tuple[Any, dict[str, Any]]], dict[str, str]]:
+    """Attribute dicts of strings as osmnx writes them (WKT for geometries), and
+    the types of the uniform columns that loading by name would not restore."""
+    kinds: dict[str, set[str | None]] = {}
+    listlike: set[str] = set()
     for _, data in rows:
         for key, value in data.items():
-            kinds.setdefault(key, set()).add(type(value))
-    typed = {
-        key
-        for key, types in kinds.items()
-        if len(types) == 1 and next(iter(types)) in (int, float, str) and key not in _BOOL_KEYS
-    }
+            if value is None or (key == "geometry" and isinstance(value, shapely.Geometry)):
+                continue
+            kinds.setdefault(key, set()).add(_kind(value))
+            if isinstance(value, str) and value.startswith("[") and value.endswith("]"):
+                listlike.add(key)
+    types = {}
+    for key, found in sorted(kinds.items()):
+        kind = next(iter(found)) if len(found) == 1 else None
+        if kind is None or (scope == "edge" and key == "geometry"):
+            continue
+        if kind != _default_kind(key, scope) or (kind == "str" and key in listlike):
+            types[key] = kind
     geometry_text = _wkt_column(rows)
     out: list[tuple[Any, dict[str, Any]]] = []
     for row, (ident, data) in enumerate(rows):
-        clean: dict[str, Any] = {}
+        clean: dict[str, str] = {}
         for key, value in data.items():
             if value is None:
                 continue
             if key == "geometry" and row in geometry_text:
                 clean[key] = geometry_text[row]
-            elif key in typed:
-                clean[key] = value
             else:
-                clean[key] = str(value)
+                clean[key] = _text(value)
         out.append((ident, clean))
-    return out
+    return out, types
+
+
+def _kind(value: Any) -> str | None:
+    """The column type :data:`TYPES_ATTR` can record for a value, if any."""
+    if isinstance(value, bool | np.bool_):
+        return "bool"
+    if isinstance(value, int | np.integer):
+        return "int"
+    if isinstance(value, float | np.floating):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    return None
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python ones, inside lists, tuples, sets and dicts too."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, list | tuple | set | frozenset):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _text(value: Any) -> str:
+    """A value as osmnx writes it: numbers as their repr, ``True``/``False``,
+    lists as Python literals, geometries as full-precision WKT."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, shapely.Geometry):
+        return str(shapely.to_wkt(value, rounding_precision=-1))
+    plain = _plain(value)
+    if isinstance(plain, bool | int | float | list | tuple | set | frozenset | dict):
+        return repr(plain)
+    return str(value)
 
 
 def _wkt_column(rows: list[tuple[Any, dict[str, Any]]]) -> dict[int, str]:

@@ -13,6 +13,7 @@ from typing import Final
 
 import cv2
 import numpy as np
+import shapely
 from numpy.typing import NDArray
 
 from skynet.synthetic._projection import Projector
@@ -183,6 +184,30 @@ def draw_box(image: NDArray[np.uint8], boxes: Boxes, index: int) -> None:
     glass = boxes.glass_colour[index].tolist()
     for face in np.flatnonzero(boxes.glazed[index]).tolist():
         cv2.fillConvexPoly(image, boxes.windows_fixed[index, face], glass, cv2.LINE_AA, SHIFT)
+
+
+def in_image_bbox(boxes: Boxes, width: int, height: int) -> FloatArray:
+    """``(k, 4)`` x0, y0, x1, y1 of the part of each silhouette inside the image.
+
+    Clamping the corners' box to the image is wrong for a box cut by the
+    image border: a truck passing under a low camera has roof corners far
+    outside the picture, and the clamped box would reach parts of the frame
+    the truck does not cover. So those boxes (only those: inside the image
+    the two agree) get the bounds of their convex hull clipped to the image.
+    """
+    bbox = boxes.bbox
+    clipped = bbox.copy()
+    clipped[:, [0, 2]] = clipped[:, [0, 2]].clip(0.0, width)
+    clipped[:, [1, 3]] = clipped[:, [1, 3]].clip(0.0, height)
+    cut = np.flatnonzero(np.any(clipped != bbox, axis=1))
+    if cut.size:
+        hulls = shapely.convex_hull(shapely.multipoints(boxes.corners_px[cut]))
+        inside = shapely.clip_by_rect(hulls, 0.0, 0.0, float(width), float(height))
+        bounds = shapely.bounds(inside)
+        empty = ~np.isfinite(bounds).all(axis=1)
+        bounds[empty] = clipped[cut[empty]]
+        clipped[cut] = bounds
+    return clipped
 
 
 def silhouette(boxes: Boxes, index: int) -> NDArray[np.int32]:

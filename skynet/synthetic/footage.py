@@ -4,14 +4,18 @@ Like most community and road recorders, each camera keeps clips only while
 something moves in view: the clip plan comes from the traffic's ground truth
 (which vehicle is in which picture when), padded by ``pad_s`` on each side.
 Clips are written as video files beside their MOTChallenge ground truth, and
-a ``manifest.json`` lists them with their start times. The same spec and seed
-render the same frames, so a finished folder is a cache.
+a ``manifest.json`` lists them with their start times. The same spec (seed
+included) and renderer render the same frames, so the folder is a cache:
+``render_cache.json`` holds the fingerprint of what the frames follow from and
+the clips finished under it; clips rendered under another fingerprint (or
+before there was one) are rendered again.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,6 +26,7 @@ import numpy as np
 import shapely
 
 from camera_registry.camera import Camera
+from skynet import __version__
 from skynet.errors import BadInputError
 from skynet.synthetic.groundtruth import as_records, record_clip
 from skynet.synthetic.render import MAX_RANGE_M, CameraRenderer, in_view
@@ -31,6 +36,11 @@ from skynet.times import format_time
 from trackers.mot import read_mot, write_mot
 
 MANIFEST: Final = "manifest.json"
+#: The cache's fingerprint and the clips finished under it.
+RENDER_CACHE: Final = "render_cache.json"
+#: Version of how clips are planned, rendered and written, beyond what the spec
+#: says: bump it whenever that changes, so that folders rendered before re-render.
+RENDER_VERSION: Final = 2
 #: Every clip's MOT track id → vehicle id (ground truth across cameras).
 TRACK_MAP: Final = "track_map.csv"
 #: Step (s) at which vehicles are checked against a camera's picture when planning.
@@ -134,6 +144,59 @@ def _merge(
     return merged
 
 
+def footage_fingerprint(scenario: Scenario) -> str:
+    """Hash of what a scenario's clips follow from: the whole spec (seed, frame
+    size, fps, night, …), the renderer's version and the package's."""
+    key = {
+        "spec": scenario.spec.as_dict(),
+        "render_version": RENDER_VERSION,
+        "skynet": __version__,
+    }
+    text = json.dumps(key, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class _RenderCache:
+    """``render_cache.json``: which clip files in the folder match ``fingerprint``.
+
+    A folder rendered under another fingerprint keeps none of its clips, and
+    its manifest and track map (which describe those clips) are removed
+    before anything is rendered, so an interrupted run leaves no stale index.
+    """
+
+    def __init__(self, root: Path, fingerprint: str) -> None:
+        self.path = root / RENDER_CACHE
+        self.fingerprint = fingerprint
+        stored = self._read()
+        if stored is not None and stored.get("fingerprint") == fingerprint:
+            self.done = {str(name) for name in stored.get("clips", [])}
+        else:
+            self.done = set()
+            for name in (MANIFEST, TRACK_MAP):
+                (root / name).unlink(missing_ok=True)
+            self._write()
+
+    def _read(self) -> dict[str, Any] | None:
+        try:
+            stored = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return stored if isinstance(stored, dict) else None
+
+    def _write(self) -> None:
+        document = {"fingerprint": self.fingerprint, "clips": sorted(self.done)}
+        partial = self.path.with_suffix(".part")
+        partial.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+        partial.replace(self.path)
+
+    def has(self, clip: Clip, *paths: Path) -> bool:
+        return clip.name in self.done and all(path.exists() for path in paths)
+
+    def add(self, clip: Clip) -> None:
+        self.done.add(clip.name)
+        self._write()
+
+
 def render_footage(
     scenario: Scenario,
     folder: str | Path,
@@ -141,12 +204,15 @@ def render_footage(
     cameras: Iterable[Camera] | None = None,
     on_clip: Callable[[Clip], None] | None = None,
 ) -> list[Clip]:
-    """Render the planned clips into ``folder`` (skipping those already there)."""
+    """Render the planned clips into ``folder``, keeping those already rendered
+    there from the same spec and renderer (see :func:`footage_fingerprint`)."""
     root = Path(folder)
+    fingerprint = footage_fingerprint(scenario)
     try:
         root.mkdir(parents=True, exist_ok=True)
+        cache = _RenderCache(root, fingerprint)
     except OSError as exc:
-        raise BadInputError(f"cannot create the footage folder ({exc})", source=str(root)) from None
+        raise BadInputError(f"cannot write the footage folder ({exc})", source=str(root)) from None
     plan = plan_clips(scenario, cameras)
     footage = scenario.spec.footage
     streets = scenario.traffic.streets
@@ -155,7 +221,7 @@ def render_footage(
     for clip in plan:
         video = root / f"{clip.name}.avi"
         truth_path = root / f"{clip.name}.gt.txt"
-        if not (video.exists() and truth_path.exists()):
+        if not cache.has(clip, video, truth_path):
             video.parent.mkdir(parents=True, exist_ok=True)
             if clip.camera_id not in renderers:
                 renderers.clear()  # one camera's static scene at a time
@@ -177,12 +243,14 @@ def render_footage(
             )
             write_mot(truth_path, as_records(truth.rows))
             partial.replace(video)  # the video appears only when whole
+            cache.add(clip)
         if on_clip is not None:
             on_clip(clip)
     _write_track_map(root, plan)
     manifest = {
         "scenario": scenario.spec.name,
         "seed": scenario.spec.seed,
+        "fingerprint": fingerprint,
         "fps": footage.fps,
         "size": [footage.width, footage.height],
         "night": footage.night,

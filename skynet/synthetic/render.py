@@ -34,7 +34,13 @@ from skynet.synthetic._night import GlareSprites, draw_beams, draw_lamps, plan_l
 from skynet.synthetic._projection import Projector, projection_from_pose
 from skynet.synthetic._scene import static_scene
 from skynet.synthetic._streets import EdgeTable
-from skynet.synthetic._vehicles import Boxes, draw_box, project_boxes, silhouette
+from skynet.synthetic._vehicles import (
+    Boxes,
+    draw_box,
+    in_image_bbox,
+    project_boxes,
+    silhouette,
+)
 from skynet.synthetic.traffic import Traffic, VehicleStates
 
 __all__ = [
@@ -198,9 +204,7 @@ class CameraRenderer:
     ) -> RenderedFrame:
         """Package a frame with its boxes and, with a mask, pixel counts."""
         width, height = self.size
-        clipped = boxes.bbox.copy()
-        clipped[:, [0, 2]] = clipped[:, [0, 2]].clip(0.0, width)
-        clipped[:, [1, 3]] = clipped[:, [1, 3]].clip(0.0, height)
+        clipped = in_image_bbox(boxes, width, height)
         visible = whole = None
         if mask is not None:
             visible = np.bincount(mask.ravel(), minlength=len(boxes) + 1)[1:].astype(np.int64)

@@ -136,3 +136,11 @@ def test_missing_file_and_unknown_format(tmp_path: Path) -> None:
         read_cameras(tmp_path / "absent.geojson")
     with pytest.raises(BadInputError, match="unknown camera file format 'xlsx'"):
         read_cameras(tmp_path / "cams.xlsx")
+
+
+def test_unwritable_path_is_bad_input(sample_cameras_path: Path, tmp_path: Path) -> None:
+    cameras = read_cameras(sample_cameras_path).cameras
+    target = tmp_path / "missing" / "out.geojson"
+    with pytest.raises(BadInputError, match="cannot write camera file") as caught:
+        write_cameras(cameras, target)
+    assert caught.value.source == str(target)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import sqlite3
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from camera_registry import read_cameras
+from camera_registry import read_cameras, write_cameras
 
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -126,6 +127,71 @@ def test_user_errors_exit_2_with_one_line(
     assert_user_error(run_cli("cameras", "list", "--db", str(tmp_path / "empty.db")), "empty")
     usage = run_cli("cameras", "list", "--format", "xml", "--db", db)
     assert usage.returncode == 2 and "Traceback" not in usage.stderr
+
+
+def test_export_to_an_unwritable_path_is_bad_input(
+    run_cli: CliRunner, tmp_path: Path, sample_cameras_path: Path
+) -> None:
+    db = imported(run_cli, tmp_path, sample_cameras_path)
+    missing = tmp_path / "no_such_dir" / "c.geojson"
+    assert_user_error(
+        run_cli("cameras", "export", "--db", db, "--out", str(missing)),
+        str(missing),
+        "cannot write",
+    )
+    folder = tmp_path / "folder.csv"
+    folder.mkdir()
+    assert_user_error(
+        run_cli("cameras", "export", "--db", db, "--out", str(folder)), str(folder), "cannot write"
+    )
+    assert not missing.parent.exists() and not any(folder.iterdir())
+
+
+def test_list_rejects_bad_coordinates_and_radius(
+    run_cli: CliRunner, tmp_path: Path, sample_cameras_path: Path
+) -> None:
+    db = imported(run_cli, tmp_path, sample_cameras_path)
+    for option, value, needle in (
+        ("--near", "119,95", "latitude 95"),
+        ("--near", "-190,25", "longitude -190"),
+        ("--near", "nan,25", "longitude nan"),
+        ("--bbox", "119,25,119.1,91", "latitude 91"),
+        ("--bbox", "181,25,119.1,26", "longitude 181"),
+    ):
+        assert_user_error(run_cli("cameras", "list", option, value, "--db", db), option, needle)
+    assert_user_error(
+        run_cli("cameras", "list", "--radius", "10", "--db", db), "--radius needs --near"
+    )
+    for radius in ("-5", "0", "nan", "inf"):
+        assert_user_error(
+            run_cli("cameras", "list", "--near", "119.003,25.4568", "--radius", radius, "--db", db),
+            "--radius",
+            "positive",
+        )
+    default = run_cli("cameras", "list", "--near", "119.003,25.4568", "--db", db, check=True)
+    assert "of 41 cameras" in default.stdout  # --radius stays optional with --near
+
+
+def test_bad_csv_record_exits_2_and_writes_nothing(
+    run_cli: CliRunner, tmp_path: Path, sample_cameras_path: Path
+) -> None:
+    good = tmp_path / "good.csv"
+    write_cameras(read_cameras(sample_cameras_path).cameras, good)
+    with good.open(newline="", encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
+    rows[5]["fov_deg"] = "400"
+    bad = tmp_path / "bad.csv"
+    with bad.open("w", newline="", encoding="utf-8") as stream:
+        writer = csv.DictWriter(stream, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    db = str(tmp_path / "csv.db")
+    assert_user_error(
+        run_cli("cameras", "import", str(bad), "--db", db), "bad.csv", "#5", "fov_deg"
+    )
+    assert not Path(db).exists() or sqlite3.connect(db).execute(
+        "select count(*) from cameras"
+    ).fetchone() == (0,)  # all or nothing
 
 
 def test_fault_exits_1_and_points_to_the_log(run_cli: CliRunner, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 import networkx as nx
@@ -219,6 +220,49 @@ def test_round_trip_preserves_everything(lonlat_file: Path, tmp_path: Path) -> N
     second = load_road_network(out)
     _assert_same(first, second)
     np.testing.assert_array_equal(first.edges.travel_time, second.edges.travel_time)
+
+
+def test_written_file_is_all_strings_and_round_trips_exactly(
+    lonlat_file: Path, tmp_path: Path
+) -> None:
+    first = load_road_network(lonlat_file)
+    node, edge = first.graph.nodes[101], first.graph.edges[102, 103, 0]
+    node.update(village="Xiamei", elevation=np.float64(12.25), gate=True)
+    first.graph.nodes[102].update(village="[not a list]", gate=False)
+    first.graph.nodes[103]["gate"] = np.bool_(True)
+    edge.update(lanes=2, width=np.float32(3.5), lit=True, ref=["G324", 7], name="12")
+    for u, v, k in first.graph.edges(keys=True):
+        first.graph.edges[u, v, k]["tolls"] = (u + v + k) / 7.0
+    out = tmp_path / "saved.graphml"
+    save_road_network(first, out)
+    ns = {"g": "http://graphml.graphdrawing.org/xmlns"}
+    root = ElementTree.parse(out).getroot()
+    keys = root.findall("g:key", ns)
+    assert {k.get("for") for k in keys} == {"graph", "node", "edge"}
+    assert {k.get("attr.type") for k in keys} == {"string"}, "osmnx reads strings only"
+    text = out.read_text(encoding="utf-8")
+    for written in (">12.25<", ">3.5<", ">True<", ">['G324', 7]<", f">{205 / 7.0!r}<"):
+        assert written in text
+    second = load_road_network(out)
+    for data in (node, edge, first.graph.nodes[103]):  # numpy scalars come back as Python's
+        data.update((k, v.item()) for k, v in list(data.items()) if isinstance(v, np.generic))
+    _assert_same(first, second)
+    assert second.graph.nodes[102]["village"] == "[not a list]"
+    assert second.graph.edges[102, 103, 0]["name"] == "12"
+    assert second.graph.nodes[103]["gate"] is True
+    assert set(second.graph.graph) == set(first.graph.graph) | {"crs"}
+    np.testing.assert_array_equal(first.edges.travel_time, second.edges.travel_time)
+
+
+def test_malformed_type_record_is_rejected(lonlat_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "saved.graphml"
+    network = load_road_network(lonlat_file)
+    network.graph.nodes[101]["lanes"] = 2
+    save_road_network(network, out)
+    text = out.read_text(encoding="utf-8")
+    out.write_text(text.replace('"lanes":"int"', '"lanes":"complex"'))
+    with pytest.raises(BadInputError, match="skynet_attr_types"):
+        load_road_network(out)
 
 
 def test_generic_graphml_with_string_edge_ids(tmp_path: Path) -> None:

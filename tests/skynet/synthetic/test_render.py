@@ -302,3 +302,22 @@ def test_on_screen_clock_changes_with_time(graph: nx.MultiDiGraph) -> None:
     assert not np.array_equal(plain.image[corner], first.image[corner])
     assert not np.array_equal(first.image[corner], later.image[corner])
     assert np.array_equal(first.image[60:], later.image[60:])  # only the caption changes
+
+
+def test_box_cut_by_the_border_is_bounded_by_its_visible_silhouette() -> None:
+    """A roof reaching far past the frame: the box covers the hull inside it, not the clamp."""
+    from skynet.synthetic._vehicles import Boxes, in_image_bbox
+
+    roof = np.array([[214, 57], [330, 57], [434, 1071], [-942, 1071]], dtype=np.float64)
+    inside = np.array([[10, 10], [50, 10], [50, 40], [10, 40]], dtype=np.float64)
+    corners = np.stack([np.concatenate([roof, roof]), np.concatenate([inside, inside])])
+    nothing = np.zeros((2, 0))
+    boxes = Boxes(
+        rows=np.arange(2), corners_px=corners, corners_world=nothing, depth=np.ones(2),
+        visible_faces=nothing, face_colour=nothing, axes=nothing, corners_fixed=nothing,
+        windows_fixed=nothing, glazed=nothing, glass_colour=nothing,
+    )  # fmt: skip
+    got = in_image_bbox(boxes, 640, 360)
+    # the roof's right edge crosses the bottom row at x = 330 + 104 * 303 / 1014
+    assert got[0] == pytest.approx([0.0, 57.0, 330.0 + 104.0 * 303.0 / 1014.0, 360.0])
+    assert got[1] == pytest.approx([10.0, 10.0, 50.0, 40.0])

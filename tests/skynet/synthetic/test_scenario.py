@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import os
@@ -16,7 +17,13 @@ import pytest
 from camera_registry import read_cameras
 from skynet.errors import BadInputError
 from skynet.roads import load_road_network
-from skynet.synthetic.footage import MANIFEST, plan_clips, render_footage
+from skynet.synthetic.footage import (
+    MANIFEST,
+    RENDER_CACHE,
+    footage_fingerprint,
+    plan_clips,
+    render_footage,
+)
 from skynet.synthetic.render import CameraRenderer
 from skynet.synthetic.scenario import (
     CRASH_CAMERA_ID,
@@ -147,6 +154,64 @@ def test_footage_of_the_crash_camera(scenario: Scenario, tmp_path: Path) -> None
     stamp = video.stat().st_mtime_ns
     render_footage(scenario, tmp_path, cameras=crash)  # a rerun reuses what is there
     assert video.stat().st_mtime_ns == stamp
+
+
+def _frame_size(video: Path) -> tuple[int, int]:
+    capture = cv2.VideoCapture(str(video))
+    ok, frame = capture.read()
+    capture.release()
+    assert ok
+    return frame.shape[1], frame.shape[0]
+
+
+def test_footage_cache_is_keyed_on_the_spec(scenario: Scenario, tmp_path: Path) -> None:
+    crash = [c for c in scenario.cameras if c.id == CRASH_CAMERA_ID]
+    small = dataclasses.replace(
+        scenario,
+        spec=dataclasses.replace(
+            scenario.spec, footage=dataclasses.replace(scenario.spec.footage, width=320, height=180)
+        ),
+    )
+    assert footage_fingerprint(small) != footage_fingerprint(scenario)
+    reseeded = dataclasses.replace(scenario, spec=dataclasses.replace(scenario.spec, seed=1))
+    assert footage_fingerprint(reseeded) != footage_fingerprint(scenario)
+    plan = render_footage(scenario, tmp_path, cameras=crash)
+    video = tmp_path / f"{plan[0].name}.avi"
+    truth = tmp_path / f"{plan[0].name}.gt.txt"
+    assert _frame_size(video) == (640, 360)
+    cache = json.loads((tmp_path / RENDER_CACHE).read_text())
+    assert cache == {"fingerprint": footage_fingerprint(scenario), "clips": [c.name for c in plan]}
+    # The same folder, a changed spec: every clip is rendered again, none kept.
+    render_footage(small, tmp_path, cameras=crash)
+    assert _frame_size(video) == (320, 180)
+    manifest = json.loads((tmp_path / MANIFEST).read_text())
+    assert manifest["size"] == [320, 180]
+    assert manifest["fingerprint"] == footage_fingerprint(small)
+    # A rerun of the changed spec reuses its clips; going back renders again.
+    stamps = (video.stat().st_mtime_ns, truth.stat().st_mtime_ns)
+    render_footage(small, tmp_path, cameras=crash)
+    assert (video.stat().st_mtime_ns, truth.stat().st_mtime_ns) == stamps
+    render_footage(scenario, tmp_path, cameras=crash)
+    assert _frame_size(video) == (640, 360)
+
+
+@pytest.mark.parametrize("record", [None, '{"fingerprint": "another spec", "clips": []}'])
+def test_clips_not_recorded_under_the_spec_are_rendered_again(
+    scenario: Scenario, tmp_path: Path, record: str | None
+) -> None:
+    crash = [c for c in scenario.cameras if c.id == CRASH_CAMERA_ID]
+    plan = plan_clips(scenario, crash)
+    stale = tmp_path / f"{plan[0].name}.avi"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"left by an older run")
+    (tmp_path / f"{plan[0].name}.gt.txt").write_text("")
+    (tmp_path / MANIFEST).write_text('{"clips": []}')
+    if record is not None:  # else a folder from before there was a cache record
+        (tmp_path / RENDER_CACHE).write_text(record)
+    render_footage(scenario, tmp_path, cameras=crash)
+    assert stale.read_bytes() != b"left by an older run"
+    assert scenario.target_id + 1 in set(read_mot(tmp_path / f"{plan[0].name}.gt.txt").ids)
+    assert json.loads((tmp_path / MANIFEST).read_text())["clips"]
 
 
 @pytest.mark.parametrize(
