@@ -141,6 +141,48 @@ def test_ghost_of_a_car_parked_during_warm_up_clears() -> None:
     assert len(cleared) >= 30 and not any(cleared)
 
 
+def beam_print_frames(count: int, lit_until: int) -> Iterator[np.ndarray]:
+    """A static scene, lit by a soft-edged patch of light (no outline) until ``lit_until``."""
+    background = scene(3).astype(np.float32)
+    yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
+    glow = 60.0 * np.exp(-(((xx - 640.0) / 90.0) ** 2 + ((yy - 360.0) / 60.0) ** 2))
+    lit = np.clip(background + glow[..., None], 0, 255).astype(np.uint8)
+    dark = background.astype(np.uint8)
+    rng = np.random.default_rng(4)
+    noise = [rng.normal(0.0, 3.0, size=dark.shape).astype(np.int16) for _ in range(4)]
+    for index in range(count):
+        image = lit if index < lit_until else dark
+        yield cv2.add(image, noise[index % 4], dtype=cv2.CV_8U)
+
+
+@pytest.mark.parametrize("still_rule", [True, False])
+def test_soft_ghost_without_an_outline_clears_once_still(still_rule: bool) -> None:
+    """Light learned into the background leaves a print with no outline: stillness clears it."""
+    config = QUICK if still_rule else dataclasses.replace(QUICK, still_frames=60_000)
+    detector = MotionDetector(config)
+    lit_until = config.warmup_length + 3
+    still = QUICK.still_frames
+    total = lit_until + 4 * still
+    seen = [len(detector.detect(image)) > 0 for image in beam_print_frames(total, lit_until)]
+    assert any(seen[lit_until : lit_until + 5])  # the print shows at first …
+    tail = seen[lit_until + 2 * still :]
+    if still_rule:
+        assert not any(tail)  # … and is taken into the background once still
+    else:
+        assert all(tail)  # without the rule it stays (the outline test cannot see it)
+
+
+def test_slow_uniform_vehicle_is_not_taken_for_a_still_ghost() -> None:
+    """A dark car crawling (0.75 px a frame at the working scale) stays boxed for 6 s."""
+    detector = MotionDetector(QUICK)
+    detector.prime([scene(0)] * 5)
+    hits = [
+        best_iou(detector.detect(image).boxes, truth)
+        for image, truth in frames(150, start_x=100.0, speed=3.0)
+    ]
+    assert min(hits) > 0.5
+
+
 def test_grey_and_small_frames_work() -> None:
     detector = MotionDetector(QUICK)
     clip = list(frames(30))
