@@ -11,7 +11,7 @@ import typer
 
 from camera_registry import SiteCRS, write_cameras
 from skynet.cli._common import progress, stderr
-from skynet.cli.cameras import parse_numbers
+from skynet.cli.cameras import parse_lonlat
 from skynet.errors import BadInputError
 from skynet.roads import save_road_network
 from skynet.synthetic import DEFAULT_ORIGIN, SIZES, generate_city
@@ -49,7 +49,7 @@ def city(
 
     Example: skynet synth city --seed 7 --size county --coverage 0.8 --out city7
     """
-    lon, lat = parse_numbers(origin, 2, "--origin") if origin else DEFAULT_ORIGIN
+    lon, lat = parse_lonlat(origin, "--origin") if origin else DEFAULT_ORIGIN
     site = SiteCRS.from_user_input(crs) if crs else None
     try:
         out.mkdir(parents=True, exist_ok=True)

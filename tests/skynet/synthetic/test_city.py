@@ -251,3 +251,11 @@ def test_cli_writes_the_city_deterministically(run_cli: CliRunner, tmp_path: Pat
 
     bad = run_cli("synth", "city", "--size", "nope", "--out", str(tmp_path / "d"))
     assert bad.returncode == 2 and "size" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_cli_rejects_an_origin_off_the_globe(run_cli: CliRunner, tmp_path: Path) -> None:
+    result = run_cli("synth", "city", "--origin", "119.0,95", "--out", str(tmp_path / "x"))
+    assert result.returncode == 2
+    assert "--origin" in result.stderr and "latitude 95" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x").exists()
