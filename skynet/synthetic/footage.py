@@ -23,15 +23,14 @@ from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
-import shapely
 
 from camera_registry.camera import Camera
 from skynet import __version__
 from skynet.errors import BadInputError
 from skynet.synthetic.groundtruth import as_records, record_clip
-from skynet.synthetic.render import MAX_RANGE_M, CameraRenderer, in_view
+from skynet.synthetic.render import CameraRenderer, passages_in_view
 from skynet.synthetic.scenario import Scenario
-from skynet.synthetic.traffic import EdgeTable, Traffic
+from skynet.synthetic.traffic import Traffic
 from skynet.times import format_time
 from trackers.mot import read_mot, write_mot
 
@@ -84,7 +83,6 @@ def recording_window(scenario: Scenario, margin_s: float = 60.0) -> tuple[float,
 
 def plan_clips(scenario: Scenario, cameras: Iterable[Camera] | None = None) -> list[Clip]:
     """Clips every online camera records over the recording window."""
-    streets = scenario.traffic.streets
     start, end = recording_window(scenario)
     footage = scenario.spec.footage
     x, y = scenario.city.crs.to_metric(
@@ -95,7 +93,7 @@ def plan_clips(scenario: Scenario, cameras: Iterable[Camera] | None = None) -> l
     for camera in cameras if cameras is not None else scenario.cameras:
         if camera.status != "online" or camera.homography is None:
             continue
-        spans = _busy_spans(camera, positions[camera.id], streets, scenario.traffic, start, end)
+        spans = _busy_spans(camera, positions[camera.id], scenario.traffic, start, end)
         for index, (first, last, vehicles) in enumerate(_merge(spans, footage.pad_s)):
             frames = max(1, round((last - first) * footage.fps))
             plan.append(Clip(camera.id, index, first, frames, footage.fps, vehicles))
@@ -103,27 +101,14 @@ def plan_clips(scenario: Scenario, cameras: Iterable[Camera] | None = None) -> l
 
 
 def _busy_spans(
-    camera: Camera,
-    position: tuple[float, float],
-    streets: EdgeTable,
-    traffic: Traffic,
-    start: float,
-    end: float,
+    camera: Camera, position: tuple[float, float], traffic: Traffic, start: float, end: float
 ) -> list[tuple[float, float, int]]:
     """``(first, last, vehicle)`` for each vehicle's passage through the picture."""
-    reach = shapely.Point(position).buffer(MAX_RANGE_M + 20.0)
-    edges = streets.edges_near(reach)
     spans = []
-    for vehicle in traffic.vehicles_on_edges(edges, start, end).tolist():
-        route = traffic.route(vehicle)
-        near = np.isin(route.edges, edges)
-        t0 = max(start, float(route.enter_s[near].min()))
-        t1 = min(end, float(route.leave_s[near].max()))
-        if t1 <= t0:
-            continue
-        times = np.arange(t0, t1 + _PLAN_STEP_S, _PLAN_STEP_S)
-        on_road, states = traffic.trajectory(vehicle, times)
-        seen = on_road[in_view(camera, states)]
+    for vehicle, on_road, _, shown in passages_in_view(
+        camera, position, traffic, start, end, _PLAN_STEP_S
+    ):
+        seen = on_road[shown]
         if seen.size:
             spans.append((float(seen[0]), float(seen[-1]), vehicle))
     return spans

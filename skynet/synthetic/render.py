@@ -266,6 +266,33 @@ def in_view(
     return shown
 
 
+def passages_in_view(
+    camera: Camera,
+    position: tuple[float, float],
+    traffic: Traffic,
+    start: float,
+    end: float,
+    step_s: float = 0.5,
+) -> Iterator[tuple[int, NDArray[np.float64], VehicleStates, NDArray[np.bool_]]]:
+    """Each vehicle that drives near ``camera`` in ``[start, end]``, sampled every ``step_s``.
+
+    Yields the vehicle, its sample times (on the road), its states then and
+    which of them the picture shows (:func:`in_view`). Both the footage
+    planner and the simulated sightings ask this of every camera.
+    """
+    reach = shapely.Point(position).buffer(MAX_RANGE_M + 20.0)
+    edges = traffic.streets.edges_near(reach)
+    for vehicle in traffic.vehicles_on_edges(edges, start, end).tolist():
+        route = traffic.route(vehicle)
+        near = np.isin(route.edges, edges)
+        t0 = max(start, float(route.enter_s[near].min()))
+        t1 = min(end, float(route.leave_s[near].max()))
+        if t1 <= t0:
+            continue
+        on_road, states = traffic.trajectory(vehicle, np.arange(t0, t1 + step_s, step_s))
+        yield vehicle, on_road, states, in_view(camera, states)
+
+
 def _silhouette_pixels(boxes: Boxes, width: int, height: int) -> NDArray[np.int64]:
     """In-image pixel count of each box's silhouette drawn alone (rasterised as in the mask)."""
     counts = np.zeros(len(boxes), dtype=np.int64)

@@ -19,13 +19,12 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
-import shapely
 from numpy.typing import NDArray
 
 from camera_registry.camera import Camera
 from skynet.errors import BadInputError
 from skynet.synthetic.footage import recording_window
-from skynet.synthetic.render import MAX_RANGE_M, CameraRenderer, in_view
+from skynet.synthetic.render import CameraRenderer, passages_in_view
 from skynet.synthetic.scenario import Scenario
 from skynet.synthetic.traffic import Traffic, VehicleStates
 from trackers.appearance import describe_boxes
@@ -128,18 +127,11 @@ def _passages(
     camera: Camera, position: tuple[float, float], traffic: Traffic, start: float, end: float
 ) -> list[_Passage]:
     """Every run of a vehicle's in-view samples at one camera."""
-    reach = shapely.Point(position).buffer(MAX_RANGE_M + 20.0)
-    edges = traffic.streets.edges_near(reach)
     found: list[_Passage] = []
-    for vehicle in traffic.vehicles_on_edges(edges, start, end).tolist():
-        route = traffic.route(vehicle)
-        near = np.isin(route.edges, edges)
-        t0 = max(start, float(route.enter_s[near].min()))
-        t1 = min(end, float(route.leave_s[near].max()))
-        if t1 <= t0:
-            continue
-        on_road, states = traffic.trajectory(vehicle, np.arange(t0, t1 + STEP_S, STEP_S))
-        shown = np.flatnonzero(in_view(camera, states))
+    for vehicle, on_road, states, shown_mask in passages_in_view(
+        camera, position, traffic, start, end, STEP_S
+    ):
+        shown = np.flatnonzero(shown_mask)
         runs = np.split(shown, np.flatnonzero(np.diff(shown) > 1) + 1) if shown.size else []
         found.extend(
             _Passage(vehicle, index, on_road[run], states.take(run))
