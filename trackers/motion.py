@@ -500,8 +500,10 @@ class MotionDetector:
             self._snapshots.clear()
         self._snapshots.append(level)
 
-    def _still_blobs(self, grey: NDArray[np.float32], mask: ImageU8) -> NDArray[np.bool_] | None:
+    def _still_blobs(self, level: NDArray[np.float32], mask: ImageU8) -> NDArray[np.bool_] | None:
         """Pixels of the blobs of ``mask`` that have not moved for ``still_frames``.
+
+        ``level`` is the frame's grey level (:func:`_grey_level`).
 
         A blob whose pixels, outline included, have all (``still_share``) kept
         their level at each snapshot over the last ``still_frames`` frames is
@@ -516,7 +518,6 @@ class MotionDetector:
         """
         if len(self._snapshots) < _SNAPSHOTS or self._snapshots[0].shape != mask.shape:
             return None
-        level = _grey_level(grey)
         still = np.ones(mask.shape, dtype=bool)
         for snapshot in self._snapshots:
             change = np.abs(np.asarray(cv2.blur(level - snapshot, (5, 5)), dtype=np.float32))
@@ -551,14 +552,15 @@ class MotionDetector:
         old = (self._streak > config.ghost_check_frames).view(np.uint8)
         if not cv2.countNonZero(old):
             return None
-        still = self._still_blobs(grey, mask)
+        level = _grey_level(grey)
+        still = self._still_blobs(level, mask)
         assert self._background is not None
         count, labels = cv2.connectedComponents(old, connectivity=8)
         outline = (old > cv2.erode(old, _CROSS)) & (labels > 0)
         where = labels[outline]
         strong = config.night_ghost_gradient if self.night else config.ghost_min_gradient
         edge_in_background = _gradient(self._background)[outline] > strong
-        edge_in_frame = _gradient(grey)[outline] > strong
+        edge_in_frame = _gradient(level)[outline] > strong
         length = np.maximum(np.bincount(where, minlength=count), 1)
         background_share = np.bincount(where, weights=edge_in_background, minlength=count) / length
         frame_share = np.bincount(where, weights=edge_in_frame, minlength=count) / length
@@ -667,8 +669,7 @@ def _extents(
 
 def _gradient(image: NDArray[np.float32]) -> NDArray[np.float32]:
     """Gradient magnitude (L1 of the Sobel pair) of the grey level: where outlines are."""
-    if image.ndim == 3:
-        image = np.asarray(cv2.transform(image, _MEAN), dtype=np.float32)
+    image = _grey_level(image)
     gx = cv2.Sobel(image, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(image, cv2.CV_32F, 0, 1, ksize=3)
     return np.asarray(np.abs(gx) + np.abs(gy), dtype=np.float32)
