@@ -230,7 +230,8 @@ class MotionDetector:
         self._warmup: list[NDArray[np.float32]] = []
         self._streak = np.zeros((0, 0), dtype=np.uint16)
         self._last_mask = np.zeros((0, 0), dtype=np.uint8)
-        self._snapshots: deque[NDArray[np.float32]] = deque(maxlen=_SNAPSHOTS)
+        # the snapshots the stillness test compares with, and the latest
+        self._snapshots: deque[NDArray[np.float32]] = deque(maxlen=_SNAPSHOTS + 1)
         self._snapshot_age = 0
         self._learned = 0
         self._scale = 1.0
@@ -308,7 +309,9 @@ class MotionDetector:
         mask = self._clean(mask)
         self._last_mask = mask
         self._update_streak(mask)
-        ghost = self._ghost_pixels(grey, mask)
+        # judged on snapshot frames only (every ``still_frames // 3``): a ghost
+        # goes a few frames later, and the common frame pays nothing
+        ghost = self._ghost_pixels(grey, mask) if self._snapshot_age == 0 else None
         if ghost is not None:
             self._absorb(grey, mask, ghost)
         self._learn_selective(grey, mask)
@@ -488,8 +491,9 @@ class MotionDetector:
     def _keep_snapshot(self, grey: NDArray[np.float32]) -> None:
         """Every ``still_frames // 3`` frames, keep the frame's grey level for the stillness test.
 
-        Three snapshots span ``still_frames``; comparing with them only when a
-        long-foreground blob is judged keeps the common frame free of the cost.
+        The ghost tests run only on these frames (a ghost is taken in at most
+        that many frames later), the stillness test against the three
+        snapshots before, which span ``still_frames``.
         """
         self._snapshot_age += 1
         if self._snapshot_age < max(self.config.still_frames // 3, 1):
@@ -500,10 +504,8 @@ class MotionDetector:
             self._snapshots.clear()
         self._snapshots.append(level)
 
-    def _still_blobs(self, level: NDArray[np.float32], mask: ImageU8) -> NDArray[np.bool_] | None:
+    def _still_blobs(self, mask: ImageU8) -> NDArray[np.bool_] | None:
         """Pixels of the blobs of ``mask`` that have not moved for ``still_frames``.
-
-        ``level`` is the frame's grey level (:func:`_grey_level`).
 
         A blob whose pixels, outline included, have all (``still_share``) kept
         their level at each snapshot over the last ``still_frames`` frames is
@@ -515,12 +517,15 @@ class MotionDetector:
         far vehicle creeping towards the horizon (a fraction of a pixel a
         frame) counts as moving. The change is averaged over 5 × 5 pixels:
         sensor noise alone exceeds any useful threshold at single pixels.
+        Called on snapshot frames, so the latest snapshot is this frame's level.
         """
-        if len(self._snapshots) < _SNAPSHOTS or self._snapshots[0].shape != mask.shape:
+        snapshots = self._snapshots
+        if len(snapshots) <= _SNAPSHOTS or snapshots[0].shape != mask.shape:
             return None
+        level = snapshots[-1]
         still = np.ones(mask.shape, dtype=bool)
-        for snapshot in self._snapshots:
-            change = np.abs(np.asarray(cv2.blur(level - snapshot, (5, 5)), dtype=np.float32))
+        for index in range(_SNAPSHOTS):
+            change = np.abs(np.asarray(cv2.blur(level - snapshots[index], (5, 5)), np.float32))
             still &= change < self.config.still_threshold
         count, labels = cv2.connectedComponents(mask, connectivity=8)
         if count <= 1:
@@ -552,15 +557,14 @@ class MotionDetector:
         old = (self._streak > config.ghost_check_frames).view(np.uint8)
         if not cv2.countNonZero(old):
             return None
-        level = _grey_level(grey)
-        still = self._still_blobs(level, mask)
+        still = self._still_blobs(mask)
         assert self._background is not None
         count, labels = cv2.connectedComponents(old, connectivity=8)
         outline = (old > cv2.erode(old, _CROSS)) & (labels > 0)
         where = labels[outline]
         strong = config.night_ghost_gradient if self.night else config.ghost_min_gradient
         edge_in_background = _gradient(self._background)[outline] > strong
-        edge_in_frame = _gradient(level)[outline] > strong
+        edge_in_frame = _gradient(grey)[outline] > strong
         length = np.maximum(np.bincount(where, minlength=count), 1)
         background_share = np.bincount(where, weights=edge_in_background, minlength=count) / length
         frame_share = np.bincount(where, weights=edge_in_frame, minlength=count) / length
