@@ -230,6 +230,12 @@ class PairPaths:
     arrive_deg: FloatArray
     passed: FloatArray
 
+    def take(self, rows: NDArray[np.intp]) -> PairPaths:
+        """The selected pairs."""
+        return PairPaths(
+            **{name: getattr(self, name)[rows] for name in self.__dataclass_fields__}
+        )
+
 
 def speed_range(classes: NDArray[np.str_]) -> tuple[FloatArray, FloatArray]:
     """Bottom and top plausible speed per class (unknown names count as ``vehicle``)."""
