@@ -232,9 +232,7 @@ class PairPaths:
 
     def take(self, rows: NDArray[np.intp]) -> PairPaths:
         """The selected pairs."""
-        return PairPaths(
-            **{name: getattr(self, name)[rows] for name in self.__dataclass_fields__}
-        )
+        return PairPaths(**{name: getattr(self, name)[rows] for name in self.__dataclass_fields__})
 
 
 def speed_range(classes: NDArray[np.str_]) -> tuple[FloatArray, FloatArray]:

@@ -335,14 +335,14 @@ class Linker:
         probability = score_links(early, late, paths, model)
         if not self.exclusive:
             return Candidates(found, probability, end)
-        free = np.flatnonzero(
-            [not self._claimed(sighting, c, forward) for c in found]
-        )
+        free = np.flatnonzero([not self._claimed(sighting, c, forward) for c in found])
         if free.size == len(found):
             return Candidates(found, probability, end)
         probability = np.zeros(len(found))
         if free.size:
-            probability[free] = score_links(early.take(free), late.take(free), paths.take(free), model)
+            probability[free] = score_links(
+                early.take(free), late.take(free), paths.take(free), model
+            )
         return Candidates(found, probability, end)
 
     def _raw(self, sighting: Sighting, forward: bool) -> Candidates:
