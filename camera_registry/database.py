@@ -8,11 +8,13 @@ The schema version of each component is kept in ``skynet_meta``.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from skynet.errors import BadInputError, StoreError
@@ -115,3 +117,13 @@ def store_error(engine: Engine, exc: SQLAlchemyError) -> StoreError:
     where = engine.url.render_as_string(hide_password=True)
     detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
     return StoreError(f"database {where}: {detail}")
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """``engine.begin()``, with any database error raised as :class:`StoreError`."""
+    try:
+        with engine.begin() as connection:
+            yield connection
+    except SQLAlchemyError as exc:
+        raise store_error(engine, exc) from None

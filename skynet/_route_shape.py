@@ -47,6 +47,8 @@ class Stretch:
     offline_cameras: tuple[str, ...] = ()
     probability: float = 1.0
     note: str | None = None
+    #: Road distance between the two sightings (inferred and gap stretches).
+    length_m: float | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,6 +151,7 @@ def _inferred(network: RoadNetwork, leg: RouteLeg) -> tuple[Stretch, list[int]]:
         offline_cameras=leg.evidence.offline,
         probability=leg.probability,
         note=leg.note,
+        length_m=leg.length_m,
     )
     return stretch, rows
 

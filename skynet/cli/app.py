@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import typer
 
-from skynet.cli import cameras, demo, ingest, roads, synth
+from skynet.cli import cameras, demo, ingest, roads, sightings, synth, track
 from skynet.cli._common import stderr
 from skynet.errors import SkynetError
 
@@ -30,6 +30,9 @@ app.add_typer(roads.app, name="roads")
 app.command("coverage")(roads.coverage)
 app.add_typer(synth.app, name="synth")
 app.command("ingest")(ingest.ingest_command)
+app.command("sightings")(sightings.sightings)
+app.command("track")(track.track)
+app.command("route")(track.route)
 
 EXIT_FAULT = 1
 EXIT_BAD_INPUT = 2
