@@ -23,7 +23,7 @@ from shapely.geometry import LineString
 
 from camera_registry.camera import Camera
 from camera_registry.store import RegistryStore
-from skynet.errors import BadInputError, SkynetError
+from skynet.errors import BadInputError, NotFoundError, SkynetError
 from skynet.store import ClipRecord, SightingStore
 from skynet.times import parse_time
 from trackers.mot import write_mot
@@ -146,6 +146,24 @@ def run_job(
         watched_edges=watched_edges,
         on_frame=on_frame,
     )
+
+
+def stored_watched_edges(db: str | None) -> dict[str, dict[str, LineString]] | None:
+    """Each camera's watched road edges, when the database holds a road network.
+
+    They let the describe stage name the edges a vehicle entered and left on,
+    which anchors its sightings on the roads; without roads, sightings carry
+    ground points only.
+    """
+    from skynet.roads import RoadStore, attach_cameras
+    from skynet.roads.cameras import watched_edge_geometries
+
+    try:
+        network = RoadStore(db).load()
+    except NotFoundError:
+        return None
+    registry = RegistryStore(db).load()
+    return watched_edge_geometries(network, attach_cameras(network, registry))
 
 
 def ingest(

@@ -10,14 +10,10 @@ links (only links above ``threshold`` are taken), so a chain through every
 camera that saw the target beats one that jumps over some. Each end of the
 timeline says why the chain stopped there.
 
-Links are exclusive: a candidate whose likeliest neighbour on the other side
-in time is some other sighting, which in turn takes the candidate as its
-likeliest link (both at least :data:`CLAIM_PROBABILITY`), continues that
-sighting's vehicle and is left out; the rest compete again. On the
-hit-and-run scenario this is what keeps a look-alike out after the escape's
-17 unwatched minutes: scored alone, its sighting fits the gap better than
-the target's own next one (timeline precision 0.74 → 1.00, recall 0.63 →
-0.88; ``tests/skynet/test_linking.py``).
+Each pair's trip is measured on the sightings' own edges where they carry
+them (:mod:`skynet._directed`: from where the earlier vehicle left its view,
+in the direction it left, to where the later one entered): its free-flow
+time, and the online cameras on it that would have seen the vehicle pass.
 """
 
 from __future__ import annotations
@@ -32,9 +28,12 @@ import shapely
 from numpy.typing import NDArray
 
 from camera_registry.registry import CameraRegistry
+from skynet._directed import DirectedTrips
 from skynet.errors import BadInputError, NotFoundError
 from skynet.linking import (
     LINK_MODELS,
+    MAX_SLOWDOWN,
+    WINDOW_PAD_S,
     LabelledPairs,
     LinkModel,
     PairPaths,
@@ -55,9 +54,6 @@ BEARING_SPAN_M: Final = 30.0
 #: same-edge detour of the transition model (see ``Linker._shortcut``).
 DETOUR_FACTOR: Final = 2.0
 DETOUR_SLACK_M: Final = 300.0
-#: A candidate whose likeliest other neighbour in time takes it as surely
-#: (both links at least this likely) belongs to that neighbour's vehicle.
-CLAIM_PROBABILITY: Final = 0.5
 
 EndReason = Literal["no_onward_road", "no_sightings", "no_candidate", "horizon", "max_links"]
 
@@ -178,9 +174,9 @@ class Linker:
     until_s: float = math.inf
     _reverse: dict[str, tuple[NDArray[np.str_], FloatArray, FloatArray]] | None = None
     _bearings: dict[tuple[str, str], tuple[float, float, float]] = field(default_factory=dict)
-    exclusive: bool = True
+    directed: bool = True
+    _trips: DirectedTrips | None = None
     _cache: dict[tuple[str, bool], Candidates] = field(default_factory=dict)
-    _raw_cache: dict[tuple[str, bool], Candidates] = field(default_factory=dict)
     _detours: set[tuple[str, str]] = field(default_factory=set)
     _direct: dict[tuple[str, str], tuple[float, float, float]] = field(default_factory=dict)
 
@@ -331,56 +327,8 @@ class Linker:
         if isinstance(pairs, ChainEnd):
             return Candidates([], np.empty(0), pairs)
         found, early, late, paths, end = pairs
-        model = self.model_for(sighting)
-        probability = score_links(early, late, paths, model)
-        if not self.exclusive:
-            return Candidates(found, probability, end)
-        free = np.flatnonzero([not self._claimed(sighting, c, forward) for c in found])
-        if free.size == len(found):
-            return Candidates(found, probability, end)
-        probability = np.zeros(len(found))
-        if free.size:
-            probability[free] = score_links(
-                early.take(free), late.take(free), paths.take(free), model
-            )
+        probability = score_links(early, late, paths, self.model_for(sighting))
         return Candidates(found, probability, end)
-
-    def _raw(self, sighting: Sighting, forward: bool) -> Candidates:
-        """Candidates scored without the exclusivity test (cached)."""
-        key = (sighting.id, forward)
-        if key not in self._raw_cache:
-            pairs = self.pairs(sighting, forward=forward)
-            if isinstance(pairs, ChainEnd):
-                self._raw_cache[key] = Candidates([], np.empty(0), pairs)
-            else:
-                found, early, late, paths, end = pairs
-                probability = score_links(early, late, paths, self.model_for(sighting))
-                self._raw_cache[key] = Candidates(found, probability, end)
-        return self._raw_cache[key]
-
-    def _claimed(self, sighting: Sighting, candidate: Sighting, forward: bool) -> bool:
-        """Whether another sighting and ``candidate`` are each other's surest link.
-
-        Going forward: the candidate's likeliest predecessor is some other
-        sighting C (at least :data:`CLAIM_PROBABILITY`), and C's likeliest
-        successor is the candidate: the candidate continues C's vehicle,
-        not this one's.
-        """
-        back = self._raw(candidate, not forward)
-        if len(back.sightings) == 0:
-            return False
-        best = int(np.argmax(back.probability))
-        other = back.sightings[best]
-        if other.id == sighting.id or back.probability[best] < CLAIM_PROBABILITY:
-            return False
-        ahead = self._raw(other, forward)
-        if len(ahead.sightings) == 0:
-            return False
-        mine = int(np.argmax(ahead.probability))
-        return bool(
-            ahead.sightings[mine].id == candidate.id
-            and ahead.probability[mine] >= CLAIM_PROBABILITY
-        )
 
     def pairs(
         self, sighting: Sighting, *, forward: bool
@@ -425,7 +373,16 @@ class Linker:
         one = SightingArrays.from_sightings([sighting]).take(np.zeros(len(cand), dtype=np.intp))
         early, late = (one, cand) if forward else (cand, one)
         depart, arrive, passed = self._path_facts(early.camera_ids, late.camera_ids)
-        paths = PairPaths(flow[rows], dist[rows], depart, arrive, passed)
+        flow_pairs = flow[rows]
+        if self.directed:
+            if self._trips is None:
+                self._trips = DirectedTrips(self.network, self._attached())
+            limit = float(flow.max()) * MAX_SLOWDOWN + WINDOW_PAD_S
+            seconds, on_way = self._trips.trips(sighting, found, forward=forward, limit_s=limit)
+            known = np.isfinite(seconds)
+            flow_pairs = np.where(known, seconds, flow_pairs)
+            passed = np.where(known, on_way, passed)
+        paths = PairPaths(flow_pairs, dist[rows], depart, arrive, passed)
         return found, early, late, paths, horizon if clipped else None
 
     def _path_facts(

@@ -8,12 +8,10 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from shapely.geometry import LineString
 
-from camera_registry.store import RegistryStore
 from skynet.cli._common import DbOption, stderr, stdout
-from skynet.errors import BadInputError, NotFoundError
-from skynet.ingest import IngestJob, IngestOutcome, ingest, plan_jobs
+from skynet.errors import BadInputError
+from skynet.ingest import IngestJob, IngestOutcome, ingest, plan_jobs, stored_watched_edges
 
 
 def ingest_command(
@@ -50,7 +48,7 @@ def ingest_command(
     Example: skynet ingest gate-0841.mp4 --camera J1-N --start 2026-03-14T20:41:00+08:00
     """
     jobs = plan_jobs(path, camera, start)
-    watched = _watched_edges(db)
+    watched = stored_watched_edges(db)
     single = len(jobs) == 1
     columns = [
         TextColumn("[progress.description]{task.description}"),
@@ -82,19 +80,6 @@ def ingest_command(
             on_frame=frame_done if single else None,
         )
     _report(outcomes, single)
-
-
-def _watched_edges(db: str | None) -> dict[str, dict[str, LineString]] | None:
-    """Each camera's watched road edges, when a road network is stored."""
-    from skynet.roads import RoadStore, attach_cameras
-    from skynet.roads.cameras import watched_edge_geometries
-
-    try:
-        network = RoadStore(db).load()
-    except NotFoundError:
-        return None
-    registry = RegistryStore(db).load()
-    return watched_edge_geometries(network, attach_cameras(network, registry))
 
 
 def _mot_paths(mot: Path | None, single: bool) -> Callable[[IngestJob], Path] | None:

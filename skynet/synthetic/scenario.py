@@ -15,7 +15,7 @@ import json
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import numpy as np
 import shapely
@@ -29,6 +29,9 @@ from skynet.synthetic.city import SyntheticCity, generate_city
 from skynet.synthetic.render import MAX_RANGE_M, in_view
 from skynet.synthetic.traffic import ScriptedVehicle, Traffic
 from skynet.times import parse_time
+
+if TYPE_CHECKING:
+    from skynet.roads.network import RoadNetwork
 
 ROAD_KINDS: Final = ("road", "checkpoint")
 VILLAGE_KINDS: Final = ("village", "community")
@@ -163,6 +166,11 @@ class Scenario:
         """When the target leaves the crash site and when it arrives."""
         route = self.traffic.route(self.target_id)
         return float(route.enter_s[0]), float(route.leave_s[-1])
+
+    def route_rows(self, network: RoadNetwork) -> list[int]:
+        """The target's true edges as rows of ``network`` (matched by their edge keys)."""
+        keys = self.traffic.route(self.target_id).edge_keys
+        return [network.edge_row[(u, v, cast(int, k))] for u, v, k in keys]
 
     def ground_truth(self) -> dict[str, Any]:
         """The committed ground truth: route, timeline, look-alikes, camera counts."""

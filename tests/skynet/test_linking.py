@@ -250,29 +250,6 @@ def test_timeline_links_no_lookalike(world: World, store: SightingStore) -> None
     assert precision == 1.0 and recall >= 0.75
 
 
-def test_a_sighting_claimed_by_its_own_vehicle_is_not_linked(
-    world: World, store: SightingStore
-) -> None:
-    """After 17 min on unwatched lanes (V11-E2 → V07-E1) a same-colour look-alike reaches
-    V10-E1 at a more plausible pace than the target reaches V07-E1; scored alone, that
-    link wins. But the look-alike's own earlier sighting (J0065-E) and its V10-E1 sighting
-    are each other's surest link: the V10-E1 sighting continues the look-alike, and the
-    target's true next sighting is what is left."""
-    target = world.scenario.target_id
-    truth = world.simulated.truth
-    before = next(s for s in world.simulated.of_vehicle(target) if s.camera_id == "V11-E2")
-    plain = Linker(world.transitions, world.network, world.registry, store, exclusive=False)
-    exclusive = Linker(world.transitions, world.network, world.registry, store)
-
-    def best(linker: Linker) -> Sighting:
-        found = linker.candidates(before, forward=True)
-        return found.sightings[int(np.argmax(found.probability))]
-
-    assert truth[best(plain).id] in world.scenario.lookalike_ids
-    chosen = best(exclusive)
-    assert truth[chosen.id] == target and chosen.camera_id == "V07-E1"
-
-
 def test_timeline_from_the_middle_goes_both_ways(world: World) -> None:
     pool = SightingPool(world.simulated.sightings)
     linker = Linker(world.transitions, world.network, world.registry, pool)
@@ -351,8 +328,9 @@ def test_calibrated_on_a_held_out_seed() -> None:
     Tolerance 0.12 in every bin from 0.2 up holding 50+ links: with about
     100-170 links a bin's share right has a binomial standard error of
     0.02-0.05, so two of them (0.10) plus a little for the new city's
-    different traffic. Measured on seed 7: 0.295→0.270, 0.498→0.583,
-    0.710→0.730, 0.940→0.954.
+    different traffic. Measured on seed 7 (mean p → share right, links): 0.276 → 0.457
+    (35), 0.492 → 0.647 (17), 0.698 → 0.895 (19), 0.979 → 0.991 (344): links are
+    sharp (few in the middle bins, where the model is under-confident).
     """
     spec = dataclasses.replace(ScenarioSpec.from_file(SPEC), seed=7)
     table = _calibration(_world(spec))

@@ -6,7 +6,6 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import cast
 
 import networkx as nx
 import numpy as np
@@ -319,9 +318,7 @@ def escape() -> tuple[Scenario, RoadNetwork, CameraRegistry, CameraAttachment]:
 
 
 def truth_rows(scenario: Scenario, network: RoadNetwork) -> list[int]:
-    """The target's true edges as rows of the network, mapped through their edge keys."""
-    keys = scenario.traffic.route(scenario.target_id).edge_keys
-    return [network.edge_row[(u, v, cast(int, k))] for u, v, k in keys]
+    return scenario.route_rows(network)
 
 
 def target_sightings(scenario: Scenario, network: RoadNetwork) -> list[Sighting]:

@@ -1,0 +1,163 @@
+"""Trips between two sightings on the edges the cameras saw the vehicle on.
+
+The camera transition model is camera to camera: a trip leaves at the head of
+any edge the first camera watches and ends on any edge the second watches.
+A sighting says more: the edge the vehicle left the view on, and in which
+direction, and where along it the view ended. A trip from there to where the
+other sighting entered its view (its entry edge, the start of its view) is
+what the vehicle had to drive: a junction camera's two approaches are
+seconds apart for a vehicle going straight on and minutes apart for one that
+would have to come round the block. For each such trip this module gives
+the free-flow time and the online cameras watching it on the way (those it
+would have passed in view).
+
+One bounded Dijkstra per sighting and direction of time (scipy), cached; the
+path to each candidate is read back from its predecessors.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from skynet._anchors import edge_rows_by_label
+from skynet._paths import CLASS_SPEED, _min_matrix
+from skynet.roads.cameras import CameraAttachment
+from skynet.roads.network import RoadNetwork
+from trackers.sighting import Sighting
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(eq=False)
+class DirectedTrips:
+    """Free-flow times and cameras passed between sightings' own edges (see the module)."""
+
+    network: RoadNetwork
+    attachment: CameraAttachment
+    _graph: csr_matrix | None = None
+    _reverse: csr_matrix | None = None
+    _searches: dict[tuple[str, bool], tuple[FloatArray, NDArray[np.int32]]] = field(
+        default_factory=dict
+    )
+    _watchers: dict[int, list[tuple[str, float, float, bool]]] | None = None
+    _edge_of: dict[tuple[int, int], int] | None = None
+
+    def trips(
+        self, sighting: Sighting, others: list[Sighting], *, forward: bool, limit_s: float
+    ) -> tuple[FloatArray, FloatArray]:
+        """Seconds (at the pair's class speed) and online cameras passed, sighting to each other.
+
+        ``forward``: from ``sighting`` to each later one, else from each
+        earlier one to ``sighting``. NaN (times and counts) where an edge is
+        unknown or nothing is reachable within ``limit_s``.
+        """
+        times = np.full(len(others), np.nan)
+        passed = np.full(len(others), np.nan)
+        labels = edge_rows_by_label(self.network)
+        own = labels.get((sighting.exit_edge if forward else sighting.entry_edge) or "")
+        if own is None:
+            return times, passed
+        reach, predecessors = self._search(sighting.id, own, forward, limit_s)
+        edges = self.network.edges
+        pace = edges.travel_time / np.maximum(edges.length, 1e-6)  # s per m
+        for i, other in enumerate(others):
+            theirs = labels.get((other.entry_edge if forward else other.exit_edge) or "")
+            if theirs is None:
+                continue
+            early, late = (sighting, other) if forward else (other, sighting)
+            e_early, e_late = (own, theirs) if forward else (theirs, own)
+            left = self._bound(early.camera_id, e_early, end=True)
+            entered = self._bound(late.camera_id, e_late, end=False)
+            skip = {early.camera_id, late.camera_id}
+            if e_early == e_late and entered >= left:
+                times[i] = (entered - left) * pace[e_early]
+                passed[i] = len(self._watching(e_early, left, entered) - skip)
+                continue
+            node = int(edges.u[e_late] if forward else edges.v[e_early])
+            if not math.isfinite(reach[node]):
+                continue
+            times[i] = (
+                (edges.length[e_early] - left) * pace[e_early]
+                + reach[node]
+                + entered * pace[e_late]
+            )
+            on_way = self._watching(e_early, left, math.inf) | self._watching(e_late, 0.0, entered)
+            for row in self._path(predecessors, node, forward):
+                on_way |= self._watching(row, 0.0, math.inf)
+            passed[i] = len(on_way - skip)
+        return times / _class_share(sighting, others), passed
+
+    def _search(
+        self, key: str, own: int, forward: bool, limit_s: float
+    ) -> tuple[FloatArray, NDArray[np.int32]]:
+        """Bounded Dijkstra from the head (forward) or tail (backward) of the sighting's edge."""
+        if (key, forward) not in self._searches:
+            edges = self.network.edges
+            if self._graph is None:
+                nodes = len(self.network.nodes)
+                self._graph = _min_matrix(edges.u, edges.v, edges.travel_time, nodes)
+                self._reverse = self._graph.T.tocsr()
+            graph = self._graph if forward else self._reverse
+            start = int(edges.v[own] if forward else edges.u[own])
+            reach, predecessors = dijkstra(
+                graph, indices=start, limit=limit_s, return_predecessors=True
+            )
+            self._searches[(key, forward)] = (reach, predecessors)
+        return self._searches[(key, forward)]
+
+    def _path(self, predecessors: NDArray[np.int32], node: int, forward: bool) -> list[int]:
+        """Edge rows between the search's start and ``node`` (either way of the search)."""
+        if self._edge_of is None:
+            edges = self.network.edges
+            order = np.argsort(-edges.travel_time)  # the quickest parallel edge wins
+            self._edge_of = {(int(edges.u[r]), int(edges.v[r])): int(r) for r in order.tolist()}
+        rows = []
+        while predecessors[node] >= 0:
+            before = int(predecessors[node])
+            pair = (before, node) if forward else (node, before)
+            rows.append(self._edge_of[pair])
+            node = before
+        return rows
+
+    def _bound(self, camera_id: str, row: int, *, end: bool) -> float:
+        """Where the camera's view on the edge ends (or starts); the whole edge if unwatched."""
+        for name, start, stop, _ in self._watchers_of(row):
+            if name == camera_id:
+                return stop if end else start
+        return float(self.network.edges.length[row]) if end else 0.0
+
+    def _watching(self, row: int, after_m: float, before_m: float) -> set[str]:
+        """Online cameras whose view on the edge starts within ``[after_m, before_m)``."""
+        return {
+            name
+            for name, start, _, online in self._watchers_of(row)
+            if online and after_m <= start < before_m
+        }
+
+    def _watchers_of(self, row: int) -> list[tuple[str, float, float, bool]]:
+        """(camera, view start, view end, online) of every camera watching the edge."""
+        if self._watchers is None:
+            att = self.attachment
+            names = att.camera_ids[att.camera].tolist()
+            online = att.online[att.camera].tolist()
+            table: dict[int, list[tuple[str, float, float, bool]]] = {}
+            columns = (names, att.edge.tolist(), att.start_m.tolist(), att.end_m.tolist(), online)
+            for name, edge, start, stop, live in zip(*columns, strict=True):
+                table.setdefault(int(edge), []).append((str(name), start, stop, bool(live)))
+            self._watchers = table
+        return self._watchers.get(row, [])
+
+
+def _class_share(sighting: Sighting, others: list[Sighting]) -> FloatArray:
+    """Share of free-flow speed each pair's class drives at (1 when neither class is known)."""
+    classes = [
+        sighting.vehicle_class if sighting.vehicle_class != "vehicle" else o.vehicle_class
+        for o in others
+    ]
+    return np.array([CLASS_SPEED.get(c, (1.0, 0.0))[0] for c in classes], dtype=np.float64)
