@@ -32,6 +32,12 @@ from skynet.roads.network import RoadNetwork
 from trackers.sighting import Sighting
 
 FloatArray = NDArray[np.float64]
+#: Extra cost (s) of a watched edge on the way round the cameras: far above any trip.
+AVOID_PENALTY_S = 100_000.0
+#: Watched edges the way round may still cross (beyond, it is not a way round).
+MAX_AVOIDED = 4
+#: Seconds the way round may take beyond the observed gap (timing noise at both views).
+ROUND_SLACK_S = 30.0
 
 
 @dataclass(eq=False)
@@ -40,9 +46,8 @@ class DirectedTrips:
 
     network: RoadNetwork
     attachment: CameraAttachment
-    _graph: csr_matrix | None = None
-    _reverse: csr_matrix | None = None
-    _searches: dict[tuple[str, bool], tuple[FloatArray, NDArray[np.int32]]] = field(
+    _matrices: dict[tuple[bool, bool], csr_matrix] = field(default_factory=dict)
+    _searches: dict[tuple[str, bool, bool], tuple[FloatArray, NDArray[np.int32]]] = field(
         default_factory=dict
     )
     _watchers: dict[int, list[tuple[str, float, float, bool]]] | None = None
@@ -65,6 +70,7 @@ class DirectedTrips:
             return times, passed
         reach, predecessors = self._search(sighting.id, own, forward, limit_s)
         edges = self.network.edges
+        shares = _class_share(sighting, others)
         pace = edges.travel_time / np.maximum(edges.length, 1e-6)  # s per m
         for i, other in enumerate(others):
             theirs = labels.get((other.entry_edge if forward else other.exit_edge) or "")
@@ -87,29 +93,93 @@ class DirectedTrips:
                 + reach[node]
                 + entered * pace[e_late]
             )
-            on_way = self._watching(e_early, left, math.inf) | self._watching(e_late, 0.0, entered)
-            for row in self._path(predecessors, node, forward):
-                on_way |= self._watching(row, 0.0, math.inf)
-            passed[i] = len(on_way - skip)
-        return times / _class_share(sighting, others), passed
+            ends = self._watching(e_early, left, math.inf) | self._watching(e_late, 0.0, entered)
+            passed[i] = len(self._on_path(predecessors, node, forward, ends) - skip)
+            if passed[i] > 0:  # could it have gone round them in the time it took?
+                gap = abs(other.t_in - sighting.t_out) if forward else sighting.t_in - other.t_out
+                passed[i] = min(
+                    passed[i],
+                    self._round(
+                        sighting.id,
+                        own,
+                        node,
+                        forward,
+                        gap,
+                        ends,
+                        skip,
+                        shares[i],
+                        times[i] - reach[node],
+                    ),
+                )
+        return times / shares, passed
+
+    def _on_path(
+        self, predecessors: NDArray[np.int32], node: int, forward: bool, ends: set[str]
+    ) -> set[str]:
+        on_way = set(ends)
+        for row in self._path(predecessors, node, forward):
+            on_way |= self._watching(row, 0.0, math.inf)
+        return on_way
+
+    def _round(
+        self,
+        key: str,
+        own: int,
+        node: int,
+        forward: bool,
+        gap_s: float,
+        ends: set[str],
+        skip: set[str],
+        share: float,
+        partial_s: float,
+    ) -> float:
+        """Cameras passed on the quickest way round watched edges, if the gap allows it."""
+        reach, predecessors = self._search(key, own, forward, math.inf, avoid=True)
+        if not math.isfinite(reach[node]):
+            return math.inf
+        rows = self._path(predecessors, node, forward)
+        seconds = (float(self.network.edges.travel_time[rows].sum()) + partial_s) / share
+        if seconds > gap_s + ROUND_SLACK_S:
+            return math.inf
+        return float(len(self._on_path(predecessors, node, forward, ends) - skip))
 
     def _search(
-        self, key: str, own: int, forward: bool, limit_s: float
+        self, key: str, own: int, forward: bool, limit_s: float, *, avoid: bool = False
     ) -> tuple[FloatArray, NDArray[np.int32]]:
-        """Bounded Dijkstra from the head (forward) or tail (backward) of the sighting's edge."""
-        if (key, forward) not in self._searches:
+        """Bounded Dijkstra from the head (forward) or tail (backward) of the sighting's edge;
+        ``avoid``: with every edge an online camera watches made dearer by ``AVOID_PENALTY_S``
+        (and bounded by ``MAX_AVOIDED`` of them)."""
+        if (key, forward, avoid) not in self._searches:
             edges = self.network.edges
-            if self._graph is None:
-                nodes = len(self.network.nodes)
-                self._graph = _min_matrix(edges.u, edges.v, edges.travel_time, nodes)
-                self._reverse = self._graph.T.tocsr()
-            graph = self._graph if forward else self._reverse
+            graphs = self._graphs()
+            graph = graphs[(forward, avoid)]
             start = int(edges.v[own] if forward else edges.u[own])
+            limit = limit_s if not avoid else MAX_AVOIDED * AVOID_PENALTY_S
             reach, predecessors = dijkstra(
-                graph, indices=start, limit=limit_s, return_predecessors=True
+                graph, indices=start, limit=limit, return_predecessors=True
             )
-            self._searches[(key, forward)] = (reach, predecessors)
-        return self._searches[(key, forward)]
+            self._searches[(key, forward, avoid)] = (reach, predecessors)
+        return self._searches[(key, forward, avoid)]
+
+    def _graphs(self) -> dict[tuple[bool, bool], csr_matrix]:
+        """(forward, avoid) → the road graph with free-flow or camera-shunning costs."""
+        if not self._matrices:
+            edges = self.network.edges
+            nodes = len(self.network.nodes)
+            att = self.attachment
+            watched = np.zeros(len(edges.u), dtype=bool)
+            watched[att.edge[att.online[att.camera]]] = True
+            plain = _min_matrix(edges.u, edges.v, edges.travel_time, nodes)
+            costly = _min_matrix(
+                edges.u, edges.v, edges.travel_time + AVOID_PENALTY_S * watched, nodes
+            )
+            self._matrices = {
+                (True, False): plain,
+                (False, False): plain.T.tocsr(),
+                (True, True): costly,
+                (False, True): costly.T.tocsr(),
+            }
+        return self._matrices
 
     def _path(self, predecessors: NDArray[np.int32], node: int, forward: bool) -> list[int]:
         """Edge rows between the search's start and ``node`` (either way of the search)."""

@@ -97,7 +97,7 @@ MAX_PASSED: Final = 3.0
 #: Links scored below this are left out of the Platt fit (see :func:`fit_platt`).
 PLATT_FROM: Final = 0.05
 #: Slowest pace the candidate window allows, as a multiple of free-flow time.
-MAX_SLOWDOWN: Final = 3.0
+MAX_SLOWDOWN: Final = 6.0
 #: Extra seconds on the late end of a candidate window (a stop at a light, a queue).
 WINDOW_PAD_S: Final = 60.0
 
@@ -165,16 +165,16 @@ def _softmax_with_none(score: FloatArray, group: NDArray[np.intp], none: float) 
 # Fitted by the refit test (see the module docstring) on the hit-and-run scenario, seed 2024.
 LINK_MODELS: Final[dict[Light, LinkModel]] = {
     "day": LinkModel(
-        weights=(6.8157, 8.6631, 0.7744, 0.0651, 2.5064, -4.4518, -6.6164),
-        gap_mu=0.0162,
+        weights=(7.3874, 8.7966, 1.0414, 0.6806, 2.4753, -4.1846, -6.3326),
+        gap_mu=0.0159,
         gap_sigma=0.2,
-        platt=(1.6058, -0.7395),
+        platt=(1.6472, -0.666),
     ),
     "night": LinkModel(
-        weights=(1.5159, 2.2749, 1.0203, 0.8316, 2.9432, -5.5973, -6.6297),
-        gap_mu=0.0162,
+        weights=(1.3327, 1.5946, 1.2748, 1.3669, 2.7259, -5.4936, -6.2031),
+        gap_mu=0.0159,
         gap_sigma=0.2,
-        platt=(1.5112, -0.419),
+        platt=(1.5067, -0.3626),
     ),
 }
 

@@ -19,6 +19,7 @@ time, and the online cameras on it that would have seen the vehicle pass.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Final, Literal, Protocol
@@ -29,6 +30,7 @@ from numpy.typing import NDArray
 
 from camera_registry.registry import CameraRegistry
 from skynet._directed import DirectedTrips
+from skynet._evidence import SightingSource as SightingFinder
 from skynet.errors import BadInputError, NotFoundError
 from skynet.linking import (
     LINK_MODELS,
@@ -76,17 +78,10 @@ class Transitions(Protocol):
     def path_edges(self, camera_id: str, to_id: str) -> NDArray[np.intp]: ...
 
 
-class SightingSource(Protocol):
+class SightingSource(SightingFinder, Protocol):
     """A sighting store (:class:`skynet.store.SightingStore` or :class:`SightingPool`)."""
 
     def get(self, sighting_id: str) -> Sighting: ...
-    def find(
-        self,
-        *,
-        camera_ids: list[str] | None = None,
-        start_s: float | None = None,
-        end_s: float | None = None,
-    ) -> list[Sighting]: ...
 
 
 class SightingPool:
@@ -106,12 +101,15 @@ class SightingPool:
     def find(
         self,
         *,
-        camera_ids: list[str] | None = None,
+        camera_ids: Iterable[str] | None = None,
         start_s: float | None = None,
         end_s: float | None = None,
+        ids: Iterable[str] | None = None,
     ) -> list[Sighting]:
         a = self._arrays
         keep = np.ones(len(a), dtype=bool)
+        if ids is not None:
+            keep &= np.isin(a.ids, np.asarray(list(ids), dtype=str))
         if camera_ids is not None:
             keep &= np.isin(a.camera_ids, np.asarray(list(camera_ids), dtype=str))
         if start_s is not None:
