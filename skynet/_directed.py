@@ -80,7 +80,11 @@ class DirectedTrips:
             e_early, e_late = (own, theirs) if forward else (theirs, own)
             left = self._bound(early.camera_id, e_early, end=True)
             entered = self._bound(late.camera_id, e_late, end=False)
+            # cameras whose views overlap either sighting's saw the same stretch, not the next
             skip = {early.camera_id, late.camera_id}
+            skip |= self._overlapping(early.camera_id, e_early) | self._overlapping(
+                late.camera_id, e_late
+            )
             if e_early == e_late and entered >= left:
                 times[i] = (entered - left) * pace[e_early]
                 passed[i] = len(self._watching(e_early, left, entered) - skip)
@@ -201,6 +205,15 @@ class DirectedTrips:
             if name == camera_id:
                 return stop if end else start
         return float(self.network.edges.length[row]) if end else 0.0
+
+    def _overlapping(self, camera_id: str, row: int) -> set[str]:
+        """Cameras whose view on the edge overlaps this camera's view there."""
+        mine = [(a, b) for name, a, b, _ in self._watchers_of(row) if name == camera_id]
+        return {
+            name
+            for name, start, stop, _ in self._watchers_of(row)
+            if any(start < b and stop > a for a, b in mine)
+        }
 
     def _watching(self, row: int, after_m: float, before_m: float) -> set[str]:
         """Online cameras whose view on the edge starts within ``[after_m, before_m)``."""

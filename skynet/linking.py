@@ -165,16 +165,16 @@ def _softmax_with_none(score: FloatArray, group: NDArray[np.intp], none: float) 
 # Fitted by the refit test (see the module docstring) on the hit-and-run scenario, seed 2024.
 LINK_MODELS: Final[dict[Light, LinkModel]] = {
     "day": LinkModel(
-        weights=(7.3874, 8.7966, 1.0414, 0.6806, 2.4753, -4.1846, -6.3326),
+        weights=(7.3411, 8.6177, 1.0681, 0.5492, 2.6374, -4.2024, -7.1201),
         gap_mu=0.0159,
         gap_sigma=0.2,
-        platt=(1.6472, -0.666),
+        platt=(1.7047, -0.7072),
     ),
     "night": LinkModel(
-        weights=(1.3327, 1.5946, 1.2748, 1.3669, 2.7259, -5.4936, -6.2031),
+        weights=(1.2806, 1.439, 1.2969, 1.2735, 2.7903, -5.4921, -6.9688),
         gap_mu=0.0159,
         gap_sigma=0.2,
-        platt=(1.5067, -0.3626),
+        platt=(1.5648, -0.4248),
     ),
 }
 
