@@ -56,6 +56,7 @@ class EvidenceParams:
     similarity_threshold: float = 0.8
     tolerance_s: float = 30.0
     tolerance_share: float = 0.2
+    rate_window_s: float = 1800.0
 
     def __post_init__(self) -> None:
         for name in ("miss_probability", "false_match_probability"):
@@ -73,6 +74,12 @@ class EvidenceParams:
     @property
     def match_log(self) -> float:
         return math.log((1.0 - self.miss_probability) / self.false_match_probability)
+
+    def logs(self, false_match: float) -> tuple[float, float]:
+        """(match, silent) log likelihood ratios at a camera with this false-match chance."""
+        p = min(max(false_match, self.false_match_probability), 0.95)
+        miss = self.miss_probability
+        return math.log((1.0 - miss) / p), math.log(miss / (1.0 - p))
 
 
 @dataclass(frozen=True)
@@ -117,21 +124,42 @@ def path_evidence(
     matched = np.zeros(passes.path.size, dtype=bool)
     witness = np.full(passes.path.size, -1, dtype=np.intp)
     candidates: list[Sighting] = []
+    chance: dict[str, float] = {}
     if online.any():
         cameras = np.unique(passes.camera[online])
+        first = float(passes.time_s[online].min() - tolerance)
+        last = float(passes.time_s[online].max() + tolerance)
         found = store.find(
             camera_ids=attachment.camera_ids[cameras].tolist(),
-            start_s=float(passes.time_s[online].min() - tolerance),
-            end_s=float(passes.time_s[online].max() + tolerance),
+            start_s=first - params.rate_window_s,
+            end_s=last + params.rate_window_s,
         )
         excluded = {start.id, end.id, *known}
         candidates = _similar([s for s in found if s.id not in excluded], start, end, params)
         matched, witness = _match(attachment, passes, candidates, tolerance)
         matched &= online
+        chance = _false_match_chance(candidates, last - first + 2 * params.rate_window_s, tolerance)
     return [
-        _summarise(attachment, passes, online, matched, witness, candidates, index, params)
+        _summarise(attachment, passes, online, matched, witness, candidates, index, params, chance)
         for index in range(len(paths))
     ]
+
+
+def _false_match_chance(
+    similar: Sequence[Sighting], span_s: float, tolerance_s: float
+) -> dict[str, float]:
+    """Per camera, the chance that a look-alike falls in a pass window by itself.
+
+    Estimated from how often sightings like the target pass that camera over
+    the queried span (Poisson): a town camera where similar vehicles pass
+    every few minutes says little by showing one in a ten-minute window; a
+    lane camera that sees one an hour says a lot.
+    """
+    counts: dict[str, int] = {}
+    for s in similar:
+        counts[s.camera_id] = counts.get(s.camera_id, 0) + 1
+    window = 2.0 * tolerance_s
+    return {c: 1.0 - math.exp(-n / max(span_s, 1.0) * window) for c, n in counts.items()}
 
 
 def silent_edges(
@@ -278,8 +306,10 @@ def _summarise(
     candidates: Sequence[Sighting],
     index: int,
     params: EvidenceParams,
+    chance: dict[str, float],
 ) -> PathEvidence:
-    """One path's cameras: each counted once, matched if any of its spans matched."""
+    """One path's cameras: each counted once, matched if any of its spans matched; each
+    weighed by its own chance of a false match (:func:`_false_match_chance`)."""
     mine = passes.path == index
     ids = attachment.camera_ids
     seen: dict[str, tuple[str, str, float]] = {}
@@ -291,5 +321,6 @@ def _summarise(
     watching = {str(ids[c]) for c in passes.camera[mine & online].tolist()}
     silent = tuple(sorted(watching - set(seen)))
     offline = tuple(sorted({str(ids[c]) for c in passes.camera[mine & ~online].tolist()}))
-    log_ratio = len(seen) * params.match_log + len(silent) * params.silent_log
+    log_ratio = sum(params.logs(chance.get(c, 0.0))[0] for c in seen)
+    log_ratio += sum(params.logs(chance.get(c, 0.0))[1] for c in silent)
     return PathEvidence(silent, tuple(seen.values()), offline, log_ratio)
