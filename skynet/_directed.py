@@ -117,6 +117,31 @@ class DirectedTrips:
                 )
         return times / shares, passed
 
+    def camera_times(
+        self, sighting: Sighting, camera_ids: NDArray[np.str_], *, forward: bool, limit_s: float
+    ) -> FloatArray:
+        """Free-flow seconds from the sighting's own edge to the nearest edge each camera
+        watches (forward), or from it back to the sighting (backward); NaN where unknown."""
+        out = np.full(camera_ids.shape[0], np.nan)
+        own = edge_rows_by_label(self.network).get(
+            (sighting.exit_edge if forward else sighting.entry_edge) or ""
+        )
+        if own is None:
+            return out
+        reach, _ = self._search(sighting.id, own, forward, limit_s)
+        att = self.attachment
+        edges = self.network.edges
+        at = reach[edges.u[att.edge]] if forward else reach[edges.v[att.edge]]
+        best = np.full(att.camera_ids.shape[0], np.inf)
+        np.minimum.at(best, att.camera, at)
+        row_of = {str(c): i for i, c in enumerate(att.camera_ids.tolist())}
+        rows = np.array([row_of.get(str(c), -1) for c in camera_ids.tolist()], dtype=np.intp)
+        found = rows >= 0
+        out[found] = best[rows[found]]
+        out[~np.isfinite(out)] = np.nan
+        share = float(_class_share(sighting, [sighting])[0])
+        return np.asarray(out / share, dtype=np.float64)
+
     def _on_path(
         self, predecessors: NDArray[np.int32], node: int, forward: bool, ends: set[str]
     ) -> set[str]:

@@ -3,7 +3,8 @@
 Candidates for the next sighting come from the transition model: every
 camera reachable from the current one, with a time window from the class's
 top speed (earliest) to :data:`~skynet.linking.MAX_SLOWDOWN` × free-flow
-time (latest); one store query fetches all of them, and
+time (latest; the longer of the camera-to-camera trip and the directed one,
+so a camera round the block is not cut off); one store query fetches all of them, and
 :func:`~skynet.linking.score_links` scores them at once. A beam search over
 the candidate DAG keeps the ``beam`` best chains by summed log-odds of their
 links (only links above ``threshold`` are taken), so a chain through every
@@ -343,10 +344,15 @@ class Linker:
             way = "onward" if forward else "incoming"
             detail = f"camera {sighting.camera_id} has no {way} road to another camera"
             return ChainEnd("no_onward_road", detail)
+        # how late a candidate may come: the longer of the camera-to-camera trip and the
+        # directed one (leaving the way the vehicle left: round the block takes longer)
+        slowest = np.fmax(flow, self._directed(sighting, to_ids, forward))
         if forward:
             low, high = candidate_window(sighting.t_out, sighting.vehicle_class, flow, dist)
+            _, high = candidate_window(sighting.t_out, sighting.vehicle_class, slowest, dist)
         else:  # mirror: the earlier sighting's t_out against this one's t_in
-            a, b = candidate_window(-sighting.t_in, sighting.vehicle_class, flow, dist)
+            a, _ = candidate_window(-sighting.t_in, sighting.vehicle_class, flow, dist)
+            _, b = candidate_window(-sighting.t_in, sighting.vehicle_class, slowest, dist)
             low, high = -b, -a
         start, end = float(low.min()), float(high.max())
         clipped = end > self.until_s if forward else start < self.since_s
@@ -373,15 +379,31 @@ class Linker:
         depart, arrive, passed = self._path_facts(early.camera_ids, late.camera_ids)
         flow_pairs = flow[rows]
         if self.directed:
-            if self._trips is None:
-                self._trips = DirectedTrips(self.network, self._attached())
-            limit = float(flow.max()) * MAX_SLOWDOWN + WINDOW_PAD_S
-            seconds, on_way = self._trips.trips(sighting, found, forward=forward, limit_s=limit)
+            trips = self._directed_trips()
+            seconds, on_way = trips.trips(sighting, found, forward=forward, limit_s=self._limit_s())
             known = np.isfinite(seconds)
             flow_pairs = np.where(known, seconds, flow_pairs)
             passed = np.where(known, on_way, passed)
         paths = PairPaths(flow_pairs, dist[rows], depart, arrive, passed)
         return found, early, late, paths, horizon if clipped else None
+
+    def _directed_trips(self) -> DirectedTrips:
+        if self._trips is None:
+            self._trips = DirectedTrips(self.network, self._attached())
+        return self._trips
+
+    def _limit_s(self) -> float:
+        """How far the directed searches look: the slowest trip a candidate window allows."""
+        horizon = float(getattr(self.transitions, "horizon_s", 1800.0))
+        return horizon * MAX_SLOWDOWN + WINDOW_PAD_S
+
+    def _directed(self, sighting: Sighting, to_ids: NDArray[np.str_], forward: bool) -> FloatArray:
+        """Directed free-flow time to each camera's nearest watched edge (NaN: unknown)."""
+        if not self.directed:
+            return np.full(to_ids.shape[0], np.nan)
+        return self._directed_trips().camera_times(
+            sighting, to_ids, forward=forward, limit_s=self._limit_s()
+        )
 
     def _path_facts(
         self, early: NDArray[np.str_], late: NDArray[np.str_]
