@@ -1,4 +1,4 @@
-"""Route inference: negative evidence on a two-route diamond, then the hit-and-run escape."""
+"""Route inference and directed trips on a two-route diamond, then the hit-and-run escape."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 from camera_registry.camera import Camera
 from camera_registry.crs import SiteCRS
 from camera_registry.registry import CameraRegistry
+from skynet._directed import DirectedTrips
 from skynet.errors import BadInputError, NotFoundError
 from skynet.roads import RoadNetwork, attach_cameras
 from skynet.roads.cameras import CameraAttachment, edge_label
@@ -434,3 +435,42 @@ def test_negative_evidence_helps_when_coverage_is_thin(
     print("\n40% coverage mean F1:", {name: round(value, 3) for name, value in mean.items()})
     assert mean["evidence"] >= 0.9
     assert mean["evidence"] > mean["time only"] > mean["baseline"]
+
+
+# ---------------------------------------------------------------- directed trips
+SPEED_MPS = 36.0 / 3.6  # the diamond's roads
+
+
+def trips(network: RoadNetwork) -> DirectedTrips:
+    return DirectedTrips(network, attach_cameras(network, diamond_registry()))
+
+
+def test_time_runs_from_where_one_view_ends_to_where_the_next_begins() -> None:
+    network = diamond()
+    a = sighting("a", "A", 0.0, 2.0, entry_edge="0-1-0", exit_edge="0-1-0")
+    b = sighting("b", "B", 100.0, 102.0, entry_edge="3-5-0", exit_edge="3-5-0")
+    directed = trips(network)
+    seconds, _ = directed.trips(a, [b], forward=True, limit_s=1e4)
+    # A's view ends short of node 1, B's begins past node 3; between them one branch
+    north = math.dist((200, 0), (500, 300)) + math.dist((500, 300), (800, 0))
+    assert north / SPEED_MPS < seconds[0] < (north + 400.0) / SPEED_MPS
+    back, _ = directed.trips(b, [a], forward=False, limit_s=1e4)
+    assert back[0] == pytest.approx(seconds[0])
+    # the same vehicle seen leaving A the other way must turn at the dead end first
+    away = sighting("away", "A", 0.0, 2.0, entry_edge="1-0-0", exit_edge="1-0-0")
+    longer, _ = directed.trips(away, [b], forward=True, limit_s=1e4)
+    assert longer[0] > seconds[0] + 150.0 / SPEED_MPS
+    unknown = sighting("u", "A", 0.0, 2.0)
+    assert np.isnan(directed.trips(unknown, [b], forward=True, limit_s=1e4)[0]).all()
+
+
+def test_cameras_passed_unless_the_gap_allows_the_way_round() -> None:
+    network = diamond(south_y=-700.0)  # the south branch is the long way round C
+    a = sighting("a", "A", 0.0, 2.0, entry_edge="0-1-0", exit_edge="0-1-0")
+    directed = trips(network)
+    quick = directed.trips(a, [sighting("b", "B", 0.0, 1.0, entry_edge="3-5-0")], forward=True,
+                           limit_s=1e4)[0][0]  # fmt: skip
+    soon = sighting("b1", "B", 2.0 + quick, 4.0 + quick, entry_edge="3-5-0")
+    late = sighting("b2", "B", 2.0 + quick * 3, 4.0 + quick * 3, entry_edge="3-5-0")
+    _, passed = directed.trips(a, [soon, late], forward=True, limit_s=1e4)
+    assert passed.tolist() == [1.0, 0.0]  # C watches the quick way; late, it could go round
