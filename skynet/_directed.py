@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import csr_matrix
+from scipy.sparse import csr_matrix, hstack, vstack
 from scipy.sparse.csgraph import dijkstra
 
 from skynet._anchors import edge_rows_by_label
@@ -52,6 +52,7 @@ class DirectedTrips:
     )
     _watchers: dict[int, list[tuple[str, float, float, bool]]] | None = None
     _edge_of: dict[tuple[int, int], int] | None = None
+    _reverse_length: csr_matrix | None = None
 
     def trips(
         self, sighting: Sighting, others: list[Sighting], *, forward: bool, limit_s: float
@@ -141,6 +142,42 @@ class DirectedTrips:
         out[~np.isfinite(out)] = np.nan
         share = float(_class_share(sighting, [sighting])[0])
         return np.asarray(out / share, dtype=np.float64)
+
+    def reaching(
+        self, camera_id: str, horizon_s: float
+    ) -> tuple[NDArray[np.str_], FloatArray, FloatArray]:
+        """Cameras that reach ``camera_id`` within the horizon: ids, free-flow s, metres.
+
+        The transition model's trip read backwards (it leaves the other camera
+        at the head of an edge that camera watches and ends after driving an
+        edge this one watches), found with one reverse search from this
+        camera's edges rather than one forward search from every camera.
+        Metres are those of the shortest road, a lower bound of the quickest's.
+        """
+        att = self.attachment
+        names = att.camera_ids[att.camera]
+        mine = att.edge[names == camera_id]
+        empty = (np.empty(0, dtype=str), np.empty(0), np.empty(0))
+        if mine.size == 0:
+            return empty
+        edges = self.network.edges
+        graphs = self._graphs()
+        seconds = _from_offsets(graphs[(False, False)], edges.u[mine], edges.travel_time[mine],
+                                horizon_s)  # fmt: skip
+        if self._reverse_length is None:
+            nodes = len(self.network.nodes)
+            self._reverse_length = _min_matrix(edges.u, edges.v, edges.length, nodes).T.tocsr()
+        metres = _from_offsets(self._reverse_length, edges.u[mine], edges.length[mine], math.inf)
+        at = seconds[edges.v[att.edge]]
+        best = np.full(att.camera_ids.shape[0], np.inf)
+        np.minimum.at(best, att.camera, at)
+        far = np.full(att.camera_ids.shape[0], np.inf)
+        np.minimum.at(far, att.camera, metres[edges.v[att.edge]])
+        me = np.flatnonzero(att.camera_ids == camera_id)
+        best[me] = np.inf
+        rows = np.flatnonzero(np.isfinite(best) & (best <= horizon_s))
+        rows = rows[np.argsort(best[rows], kind="stable")]
+        return att.camera_ids[rows].astype(str), best[rows], far[rows]
 
     def _on_path(
         self, predecessors: NDArray[np.int32], node: int, forward: bool, ends: set[str]
@@ -260,6 +297,25 @@ class DirectedTrips:
                 table.setdefault(int(edge), []).append((str(name), start, stop, bool(live)))
             self._watchers = table
         return self._watchers.get(row, [])
+
+
+def _from_offsets(
+    graph: csr_matrix, nodes: NDArray[np.intp], offsets: FloatArray, limit: float
+) -> FloatArray:
+    """Least cost to every node from any of ``nodes``, each starting at its offset."""
+    size = graph.shape[0]
+    starts, where = np.unique(nodes, return_inverse=True)
+    least = np.full(starts.size, np.inf)
+    np.minimum.at(least, where, offsets)  # a sparse matrix would add duplicates up
+    virtual = csr_matrix(
+        (least + 1e-9, (np.zeros(starts.size, dtype=np.intp), starts)), shape=(1, size)
+    )
+    augmented = vstack(
+        [hstack([graph, csr_matrix((size, 1))]), hstack([virtual, csr_matrix((1, 1))])],
+        format="csr",
+    )
+    reach = dijkstra(augmented, indices=size, limit=limit)
+    return np.asarray(reach[:size] - 1e-9, dtype=np.float64)
 
 
 def _class_share(sighting: Sighting, others: list[Sighting]) -> FloatArray:

@@ -206,6 +206,10 @@ class Linker:
         if forward:
             reach = self.transitions.reachable(camera_id)
             to_ids, flow, dist = reach.to_ids, reach.free_flow_s, reach.distance_m
+        elif getattr(self.transitions, "rows", True) is None:  # an on-demand model
+            # one reverse search from this camera, not one forward search from every camera
+            horizon = float(getattr(self.transitions, "horizon_s", 1800.0))
+            to_ids, flow, dist = self._directed_trips().reaching(camera_id, horizon)
         else:
             if self._reverse is None:
                 self._reverse = self._reverse_reach()

@@ -9,6 +9,7 @@ import pytest
 from numpy.typing import NDArray
 
 from camera_registry.registry import CameraRegistry
+from skynet._directed import DirectedTrips
 from skynet.errors import BadInputError, NotFoundError
 from skynet.linking import (
     FEATURES,
@@ -24,6 +25,7 @@ from skynet.linking import (
     reliability,
     score_links,
 )
+from skynet.roads import attach_cameras
 from skynet.roads.network import RoadNetwork
 from skynet.store import ClipRecord, SightingStore
 from skynet.synthetic.scenario import Scenario, ScenarioSpec, build_scenario
@@ -269,6 +271,24 @@ def test_timeline_from_the_middle_goes_both_ways(world: World) -> None:
     short = build_timeline(cut, middle.id)
     assert short.end.reason == "horizon"
     assert len(short.entries) < len(timeline.entries)
+
+
+def test_backward_neighbours_of_an_on_demand_model_match_the_built_one(world: World) -> None:
+    """At city scale the model is on demand: who reaches a camera comes from one reverse
+    search, and must agree (cameras and free-flow times) with every camera's built reach."""
+    pool = SightingPool(world.simulated.sightings)
+    built = Linker(world.transitions, world.network, world.registry, pool)
+    lazy = Linker(TransitionModel.on_demand(world.network, world.registry), world.network,
+                  world.registry, pool)  # fmt: skip
+    reverse = built._reverse_reach()
+    trips = DirectedTrips(world.network, attach_cameras(world.network, world.registry))
+    for camera in [c.id for c in world.scenario.cameras][::7]:
+        ids, flow, _ = reverse[camera]
+        found, seconds, _ = trips.reaching(camera, world.transitions.horizon_s)
+        assert dict(zip(found.tolist(), seconds.tolist(), strict=True)) == pytest.approx(
+            dict(zip(ids.tolist(), flow.tolist(), strict=True))
+        )
+        assert set(lazy._neighbours(camera, False)[0].tolist()) == set(ids.tolist())
 
 
 def test_bad_seeds(world: World, store: SightingStore) -> None:
