@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import csr_matrix, hstack, vstack
+from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from skynet._anchors import edge_rows_by_label
-from skynet._paths import CLASS_SPEED, _min_matrix
+from skynet._paths import CLASS_SPEED, _bounded, _min_matrix
+from skynet._transition_graph import RoadMatrix
 from skynet.roads.cameras import CameraAttachment
 from skynet.roads.network import RoadNetwork
 from trackers.sighting import Sighting
@@ -51,7 +52,7 @@ class DirectedTrips:
         default_factory=dict
     )
     _watchers: dict[int, list[tuple[str, float, float, bool]]] | None = None
-    _edge_of: dict[tuple[int, int], int] | None = None
+    _roads: RoadMatrix | None = None
     _reverse_length: csr_matrix | None = None
 
     def trips(
@@ -101,7 +102,7 @@ class DirectedTrips:
             ends = self._watching(e_early, left, math.inf) | self._watching(e_late, 0.0, entered)
             passed[i] = len(self._on_path(predecessors, node, forward, ends) - skip)
             if passed[i] > 0:  # could it have gone round them in the time it took?
-                gap = abs(other.t_in - sighting.t_out) if forward else sighting.t_in - other.t_out
+                gap = late.t_in - early.t_out
                 passed[i] = min(
                     passed[i],
                     self._round(
@@ -135,8 +136,7 @@ class DirectedTrips:
         at = reach[edges.u[att.edge]] if forward else reach[edges.v[att.edge]]
         best = np.full(att.camera_ids.shape[0], np.inf)
         np.minimum.at(best, att.camera, at)
-        row_of = {str(c): i for i, c in enumerate(att.camera_ids.tolist())}
-        rows = np.array([row_of.get(str(c), -1) for c in camera_ids.tolist()], dtype=np.intp)
+        rows = att.camera_rows(camera_ids.tolist())
         found = rows >= 0
         out[found] = best[rows[found]]
         out[~np.isfinite(out)] = np.nan
@@ -162,12 +162,12 @@ class DirectedTrips:
             return empty
         edges = self.network.edges
         graphs = self._graphs()
-        seconds = _from_offsets(graphs[(False, False)], edges.u[mine], edges.travel_time[mine],
+        seconds = _bounded(graphs[(False, False)], edges.u[mine], edges.travel_time[mine],
                                 horizon_s)  # fmt: skip
         if self._reverse_length is None:
             nodes = len(self.network.nodes)
             self._reverse_length = _min_matrix(edges.u, edges.v, edges.length, nodes).T.tocsr()
-        metres = _from_offsets(self._reverse_length, edges.u[mine], edges.length[mine], math.inf)
+        metres = _bounded(self._reverse_length, edges.u[mine], edges.length[mine], math.inf)
         at = seconds[edges.v[att.edge]]
         best = np.full(att.camera_ids.shape[0], np.inf)
         np.minimum.at(best, att.camera, at)
@@ -248,18 +248,17 @@ class DirectedTrips:
         return self._matrices
 
     def _path(self, predecessors: NDArray[np.int32], node: int, forward: bool) -> list[int]:
-        """Edge rows between the search's start and ``node`` (either way of the search)."""
-        if self._edge_of is None:
-            edges = self.network.edges
-            order = np.argsort(-edges.travel_time)  # the quickest parallel edge wins
-            self._edge_of = {(int(edges.u[r]), int(edges.v[r])): int(r) for r in order.tolist()}
-        rows = []
-        while predecessors[node] >= 0:
-            before = int(predecessors[node])
-            pair = (before, node) if forward else (node, before)
-            rows.append(self._edge_of[pair])
-            node = before
-        return rows
+        """Edge rows (the quickest of parallel ones) between the search's start and ``node``."""
+        if self._roads is None:
+            self._roads = RoadMatrix.from_edges(self.network.edges, len(self.network.nodes))
+        walk = [node]
+        while predecessors[walk[-1]] >= 0:
+            walk.append(int(predecessors[walk[-1]]))
+        if len(walk) < 2:
+            return []
+        nodes = np.asarray(walk, dtype=np.intp)
+        tails, heads = (nodes[1:], nodes[:-1]) if forward else (nodes[:-1], nodes[1:])
+        return [int(r) for r in self._roads.edge_between(tails, heads).tolist()]
 
     def _bound(self, camera_id: str, row: int, *, end: bool) -> float:
         """Where the camera's view on the edge ends (or starts); the whole edge if unwatched."""
@@ -297,25 +296,6 @@ class DirectedTrips:
                 table.setdefault(int(edge), []).append((str(name), start, stop, bool(live)))
             self._watchers = table
         return self._watchers.get(row, [])
-
-
-def _from_offsets(
-    graph: csr_matrix, nodes: NDArray[np.intp], offsets: FloatArray, limit: float
-) -> FloatArray:
-    """Least cost to every node from any of ``nodes``, each starting at its offset."""
-    size = graph.shape[0]
-    starts, where = np.unique(nodes, return_inverse=True)
-    least = np.full(starts.size, np.inf)
-    np.minimum.at(least, where, offsets)  # a sparse matrix would add duplicates up
-    virtual = csr_matrix(
-        (least + 1e-9, (np.zeros(starts.size, dtype=np.intp), starts)), shape=(1, size)
-    )
-    augmented = vstack(
-        [hstack([graph, csr_matrix((size, 1))]), hstack([virtual, csr_matrix((1, 1))])],
-        format="csr",
-    )
-    reach = dijkstra(augmented, indices=size, limit=limit)
-    return np.asarray(reach[:size] - 1e-9, dtype=np.float64)
 
 
 def _class_share(sighting: Sighting, others: list[Sighting]) -> FloatArray:

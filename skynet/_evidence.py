@@ -16,7 +16,6 @@ favoured.
 from __future__ import annotations
 
 import math
-import weakref
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -261,16 +260,6 @@ def _compatible(vehicle_class: str, target_classes: set[str]) -> bool:
     )
 
 
-_ROWS: weakref.WeakKeyDictionary[CameraAttachment, dict[str, int]] = weakref.WeakKeyDictionary()
-
-
-def _camera_rows(attachment: CameraAttachment) -> dict[str, int]:
-    """Row of each camera id in the attachment (cached: a city has tens of thousands)."""
-    if attachment not in _ROWS:
-        _ROWS[attachment] = {str(c): i for i, c in enumerate(attachment.camera_ids.tolist())}
-    return _ROWS[attachment]
-
-
 def _match(
     attachment: CameraAttachment,
     passes: _Passes,
@@ -281,8 +270,7 @@ def _match(
     none = np.full(passes.path.size, -1, dtype=np.intp)
     if not candidates:
         return np.zeros(passes.path.size, dtype=bool), none
-    row_of = _camera_rows(attachment)
-    camera = np.array([row_of.get(s.camera_id, -1) for s in candidates], dtype=np.intp)
+    camera = attachment.camera_rows([s.camera_id for s in candidates])
     t_in = np.array([s.t_in for s in candidates])
     t_out = np.array([s.t_out for s in candidates])
     low, high = passes.time_s - tolerance, passes.time_s + tolerance

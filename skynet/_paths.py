@@ -23,7 +23,7 @@ from typing import Final
 import networkx as nx
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import csr_matrix
+from scipy.sparse import csr_matrix, hstack, vstack
 from scipy.sparse.csgraph import dijkstra
 
 from skynet.errors import BadInputError
@@ -42,6 +42,8 @@ CLASS_SPEED: Final[dict[str, tuple[float, float]]] = {
     "e_bike": (0.6, 25.0),
     "excavator": (0.5, 20.0),
 }
+#: Added to the virtual source's edges so that a zero offset stays an edge.
+_EPSILON_S: Final = 1e-9
 #: Corridors up to this many edges get exact k-shortest paths (Yen); larger, penalised ones.
 EXACT_LIMIT: Final = 1_000
 
@@ -280,11 +282,19 @@ def _min_matrix(u: IntArray, v: IntArray, cost: FloatArray, size: int) -> csr_ma
 def _bounded(
     matrix: csr_matrix, nodes: IntArray, offsets: FloatArray, budget_s: float
 ) -> FloatArray:
-    """Least cost from any of ``nodes`` (each starting at its offset) to every node."""
-    unique = np.unique(nodes)
-    dist = np.atleast_2d(dijkstra(matrix, indices=unique, limit=budget_s))
-    best = np.full(matrix.shape[0], np.inf)
-    for row, node in enumerate(unique.tolist()):
-        head = float(offsets[nodes == node].min())
-        best = np.minimum(best, dist[row] + head)
-    return best
+    """Least cost from any of ``nodes`` (each starting at its offset) to every node, up to
+    ``budget_s`` in all: one Dijkstra from a virtual source joined to each node by its offset."""
+    size = matrix.shape[0]
+    starts, where = np.unique(nodes, return_inverse=True)
+    least = np.full(starts.size, np.inf)
+    np.minimum.at(least, where, offsets)  # a sparse matrix would add duplicates up
+    # scipy drops explicit zeros from a CSR built this way: a nanosecond keeps them edges
+    virtual = csr_matrix(
+        (least + _EPSILON_S, (np.zeros(starts.size, dtype=np.intp), starts)), shape=(1, size)
+    )
+    augmented = vstack(
+        [hstack([matrix, csr_matrix((size, 1))]), hstack([virtual, csr_matrix((1, 1))])],
+        format="csr",
+    )
+    reach = dijkstra(augmented, indices=size, limit=budget_s + _EPSILON_S)
+    return np.asarray(reach[:size] - _EPSILON_S, dtype=np.float64)

@@ -11,6 +11,7 @@ travel approaches the camera (the vehicle's front is seen) or leaves it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -81,6 +82,11 @@ class CameraAttachment:
             msg = f"no camera with id {camera_id!r} in the registry"
             raise NotFoundError(msg) from None
         return np.flatnonzero(self.camera == row)
+
+    def camera_rows(self, camera_ids: Sequence[str]) -> IntArray:
+        """Row in :attr:`camera_ids` of each id (-1 for an id not in the registry)."""
+        rows = self._camera_row
+        return np.array([rows.get(str(c), -1) for c in camera_ids], dtype=np.intp)
 
     def edges_of(self, camera_id: str) -> IntArray:
         """Directed edge rows a camera watches."""
