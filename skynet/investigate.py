@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from camera_registry.database import data_home
+from camera_registry.database import data_home, open_engine
 from camera_registry.registry import CameraRegistry
 from camera_registry.store import RegistryStore
 from skynet._route_shape import Route
@@ -58,15 +58,16 @@ class Investigation:
     ) -> Investigation:
         """Load cameras, roads and sightings from ``db``; clear errors for what is missing."""
         step = on_step or (lambda _: None)
+        engine = open_engine(db)  # one connection pool for every store of the database
         step("loading cameras")
-        registry = RegistryStore(db).load()
+        registry = RegistryStore(engine).load()
         step("loading roads")
         try:
-            network = RoadStore(db).load()
+            network = RoadStore(engine).load()
         except NotFoundError:
             msg = "no road network in the database: import one first (skynet roads import FILE)"
             raise NotFoundError(msg) from None
-        store = SightingStore(db)
+        store = SightingStore(engine)
         if store.count() == 0:
             msg = "the sighting store is empty: ingest footage first (skynet ingest PATH)"
             raise NotFoundError(msg)
@@ -81,9 +82,7 @@ class Investigation:
 
     def linker(self, *, since_s: float = -math.inf, until_s: float = math.inf) -> Linker:
         """A linker over this world, limited to the investigation's time window."""
-        if since_s >= until_s:
-            msg = "the investigation window is empty (--since is not before --until)"
-            raise BadInputError(msg, field="since")
+        check_window(since_s, until_s)
         return Linker(
             self.transitions,
             self.network,
@@ -169,9 +168,15 @@ class TargetResult:
     route: Route | None
 
 
+def check_window(since_s: float, until_s: float) -> None:
+    """An empty investigation window is bad input (it is checked before anything runs)."""
+    if since_s >= until_s:
+        msg = "the investigation window is empty (--since is not before --until)"
+        raise BadInputError(msg, field="since")
+
+
 def follow_target(
     investigation: Investigation,
-    db: str | None,
     purpose: Purpose,
     seed_id: str,
     *,
@@ -182,15 +187,17 @@ def follow_target(
     threshold: float = 0.5,
 ) -> TargetResult:
     """Audit, then follow the seed (and reconstruct its route); the result is kept with the case."""
+    check_window(since_s, until_s)
     action = "route" if with_route else "track"
     window = {"since_s": since_s, "until_s": until_s, "beam": beam, "threshold": threshold}
-    audit_id = AuditLog(db).record(
+    engine = investigation.store.engine
+    audit_id = AuditLog(engine).record(
         purpose, action, seed_id, detail={k: v for k, v in window.items() if math.isfinite(v)}
     )
     timeline = investigation.timeline(
         seed_id, since_s=since_s, until_s=until_s, beam=beam, threshold=threshold
     )
-    cases = CaseStore(db)
+    cases = CaseStore(engine)
     key = cases.save_target(purpose.case_id.strip(), timeline)
     route = None
     if with_route:

@@ -14,7 +14,7 @@ from skynet._route_shape import Route, Stretch
 from skynet.audit import Purpose
 from skynet.cli._common import DbOption, OutputFormat, print_json, stderr, stdout
 from skynet.errors import BadInputError
-from skynet.investigate import Investigation, TargetResult, follow_target
+from skynet.investigate import Investigation, TargetResult, check_window, follow_target
 from skynet.times import format_time, parse_time
 
 SeedOption = Annotated[
@@ -126,8 +126,7 @@ def _run(
     purpose = Purpose(case, reason)  # checked before anything is loaded
     since_s = parse_time(since, "--since") if since else -math.inf
     until_s = parse_time(until, "--until") if until else math.inf
-    if since_s >= until_s:
-        raise BadInputError("the investigation window is empty (--since is not before --until)")
+    check_window(since_s, until_s)
     with stderr.status("loading cameras, roads and sightings") as status:
         investigation = Investigation.open(
             db, on_step=lambda step: status.update(step) if stderr.is_terminal else None
@@ -135,7 +134,6 @@ def _run(
         status.update("following the target")
         return investigation, follow_target(
             investigation,
-            db,
             purpose,
             seed,
             with_route=with_route,
