@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import itertools
+import json
 import sys
 import time
 from collections.abc import Sequence
@@ -158,6 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--png", type=Path, default=DEFAULT_PNG)
+    parser.add_argument("--rows", type=Path, help="also write every escape's row here (JSON)")
     args = parser.parse_args(argv)
     began = time.perf_counter()
     seeds = itertools.count(args.first_seed)
@@ -177,6 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     skipped += 1
                     running.add(pool.submit(sweep_one, next(seeds), args.coverages))
     summary = table(rows, args.coverages)
+    if args.rows:
+        args.rows.write_text(json.dumps(sorted(rows, key=lambda r: (r["seed"], -r["coverage"]))))
     print(
         f"{done} escapes ({skipped} seeds had no such escape), {time.perf_counter() - began:.0f} s"
     )

@@ -48,7 +48,7 @@ class DirectedTrips:
     network: RoadNetwork
     attachment: CameraAttachment
     _matrices: dict[tuple[bool, bool], csr_matrix] = field(default_factory=dict)
-    _searches: dict[tuple[str, bool, bool], tuple[FloatArray, NDArray[np.int32]]] = field(
+    _searches: dict[tuple[str, bool, bool], tuple[float, FloatArray, NDArray[np.int32]]] = field(
         default_factory=dict
     )
     _watchers: dict[int, list[tuple[str, float, float, bool]]] | None = None
@@ -214,18 +214,20 @@ class DirectedTrips:
     ) -> tuple[FloatArray, NDArray[np.int32]]:
         """Bounded Dijkstra from the head (forward) or tail (backward) of the sighting's edge;
         ``avoid``: with every edge an online camera watches made dearer by ``AVOID_PENALTY_S``
-        (and bounded by ``MAX_AVOIDED`` of them)."""
-        if (key, forward, avoid) not in self._searches:
+        (and bounded by ``MAX_AVOIDED`` of them). Kept per sighting; searched again only
+        when asked to look farther than before."""
+        limit = limit_s if not avoid else MAX_AVOIDED * AVOID_PENALTY_S
+        cached = self._searches.get((key, forward, avoid))
+        if cached is None or cached[0] < limit:
             edges = self.network.edges
-            graphs = self._graphs()
-            graph = graphs[(forward, avoid)]
+            graph = self._graphs()[(forward, avoid)]
             start = int(edges.v[own] if forward else edges.u[own])
-            limit = limit_s if not avoid else MAX_AVOIDED * AVOID_PENALTY_S
             reach, predecessors = dijkstra(
                 graph, indices=start, limit=limit, return_predecessors=True
             )
-            self._searches[(key, forward, avoid)] = (reach, predecessors)
-        return self._searches[(key, forward, avoid)]
+            cached = (limit, reach, predecessors)
+            self._searches[(key, forward, avoid)] = cached
+        return cached[1], cached[2]
 
     def _graphs(self) -> dict[tuple[bool, bool], csr_matrix]:
         """(forward, avoid) → the road graph with free-flow or camera-shunning costs."""

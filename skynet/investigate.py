@@ -35,6 +35,9 @@ from skynet.transitions import TransitionModel
 
 #: Longest camera-to-camera trip the transition model considers (s).
 DEFAULT_HORIZON_S = 1800.0
+#: Above this many cameras the transition model is searched on demand, not built
+#: whole (a city's every camera pair within the horizon does not fit in memory).
+ON_DEMAND_CAMERAS = 10_000
 
 
 @dataclass(eq=False)
@@ -54,9 +57,15 @@ class Investigation:
         *,
         cache: str | os.PathLike[str] | None = None,
         horizon_s: float = DEFAULT_HORIZON_S,
+        on_demand: bool | None = None,
         on_step: Callable[[str], None] | None = None,
     ) -> Investigation:
-        """Load cameras, roads and sightings from ``db``; clear errors for what is missing."""
+        """Load cameras, roads and sightings from ``db``; clear errors for what is missing.
+
+        ``on_demand`` searches each camera's reach when first asked instead of
+        building (and caching) the whole transition model; by default it is on
+        for registries of more than ``ON_DEMAND_CAMERAS`` cameras.
+        """
         step = on_step or (lambda _: None)
         engine = open_engine(db)  # one connection pool for every store of the database
         step("loading cameras")
@@ -74,10 +83,17 @@ class Investigation:
         step("attaching cameras to roads")
         attachment = attach_cameras(network, registry)
         step("camera transitions")
-        folder = Path(cache) if cache is not None else data_home() / "cache" / "transitions"
-        transitions = TransitionModel.cached(
-            network, registry, folder, horizon_s=horizon_s, attachment=attachment
-        )
+        if on_demand is None:
+            on_demand = len(registry) > ON_DEMAND_CAMERAS
+        if on_demand:
+            transitions = TransitionModel.on_demand(
+                network, registry, attachment, horizon_s=horizon_s
+            )
+        else:
+            folder = Path(cache) if cache is not None else data_home() / "cache" / "transitions"
+            transitions = TransitionModel.cached(
+                network, registry, folder, horizon_s=horizon_s, attachment=attachment
+            )
         return cls(network, registry, attachment, transitions, store)
 
     def linker(self, *, since_s: float = -math.inf, until_s: float = math.inf) -> Linker:

@@ -103,7 +103,7 @@ PLATT_FROM: Final = 0.05
 #: 233 s of camera-to-camera free flow).
 MAX_SLOWDOWN: Final = 6.0
 #: Extra seconds on the late end of a candidate window (a stop at a light, a queue).
-WINDOW_PAD_S: Final = 60.0
+WINDOW_PAD_S: Final = 240.0
 
 
 @dataclass(frozen=True)
@@ -323,6 +323,26 @@ def score_links(
     """
     features, feasible = link_features(early, late, paths, model)
     return model.probability(features, feasible, group)
+
+
+def rough_scores(
+    early: SightingArrays,
+    late: SightingArrays,
+    free_flow_s: FloatArray,
+    distance_m: FloatArray,
+    model: LinkModel,
+) -> FloatArray:
+    """Each pair's score from what needs no road path: appearance, time gap, class.
+
+    Direction and cameras passed count as neutral; infeasible pairs get
+    ``-inf``. Cheap over thousands of candidates, it picks the few that are
+    worth measuring on the road (see ``skynet.timeline.SHORTLIST``).
+    """
+    unknown = np.full(free_flow_s.shape[0], np.nan)
+    paths = PairPaths(free_flow_s, distance_m, unknown, unknown, np.zeros_like(unknown))
+    features, feasible = link_features(early, late, paths, model)
+    w = np.asarray(model.weights, dtype=np.float64)
+    return np.asarray(np.where(feasible, features @ w[1:], -np.inf), dtype=np.float64)
 
 
 def light_at(t_s: float, lon: float) -> Light:

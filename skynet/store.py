@@ -11,17 +11,23 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import numpy as np
 import sqlalchemy as sa
+from numpy.typing import NDArray
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from camera_registry.database import ensure_schema, open_engine, store_error
 from skynet.errors import NotFoundError, StoreError
+from skynet.linking import SightingArrays
 from trackers.sighting import APPEARANCE_DIM, Evidence, Sighting
+
+FloatArray = NDArray[np.float64]
+#: Which of a sighting's times a window query bounds: when it entered or left the view.
+TimeSide = Literal["t_in", "t_out"]
 
 SCHEMA_VERSION: Final = 1
 _CHUNK: Final = 2_000
@@ -66,7 +72,23 @@ sightings_table = sa.Table(
     sa.Column("entry_edge", sa.Text),
     sa.Column("exit_edge", sa.Text),
     sa.Index("ix_sightings_camera_time", "camera_id", "t_in"),
+    # linking backwards asks for sightings that left a camera's view within a window
+    sa.Index("ix_sightings_camera_t_out", "camera_id", "t_out"),
     sa.Index("ix_sightings_time", "t_in"),
+)
+#: Columns linking scores candidates on (the rest is read for the few it keeps).
+_WINDOW_COLUMNS: Final = (
+    "id",
+    "camera_id",
+    "t_in",
+    "t_out",
+    "vehicle_class",
+    "appearance",
+    "heading_deg",
+    "entry_x",
+    "entry_y",
+    "exit_x",
+    "exit_y",
 )
 
 
@@ -89,6 +111,11 @@ class SightingStore:
     def __init__(self, db: str | Engine | None = None) -> None:
         self.engine = db if isinstance(db, Engine) else open_engine(db)
         ensure_schema(self.engine, metadata, "sightings", SCHEMA_VERSION)
+        try:  # indices added since a database was made (creating one is a no-op after)
+            for index in sightings_table.indexes:
+                index.create(self.engine, checkfirst=True)
+        except SQLAlchemyError as exc:
+            raise store_error(self.engine, exc) from None
 
     def has_clip(self, clip_id: str) -> bool:
         """Whether a clip was committed already (its rerun can be skipped)."""
@@ -147,6 +174,25 @@ class SightingStore:
         with self._connect() as connection:
             return [_sighting(row._mapping) for row in connection.execute(query)]
 
+    def window(
+        self, camera_ids: Sequence[str], start_s: float, end_s: float, *, by: TimeSide
+    ) -> SightingArrays:
+        """Columns of the cameras' sightings whose ``by`` time lies in ``[start_s, end_s]``.
+
+        Linking scores thousands of candidates a step on these columns and
+        builds whole sightings only for the few it keeps (:meth:`find` by id).
+        """
+        table = sightings_table
+        at = table.c[by]
+        query = (
+            sa.select(*(table.c[name] for name in _WINDOW_COLUMNS))
+            .where(table.c.camera_id.in_(list(camera_ids)), at >= start_s, at <= end_s)
+            .order_by(table.c.t_in, table.c.id)
+        )
+        with self._connect() as connection:
+            rows = connection.execute(query).all()
+        return _columns(rows)
+
     def clips(self) -> list[ClipRecord]:
         """Every committed clip, by camera and start time."""
         query = sa.select(clips_table).order_by(clips_table.c.camera_id, clips_table.c.start_s)
@@ -191,6 +237,32 @@ def _insert_new(connection: Connection, table: sa.Table, rows: list[dict[str, An
             return 0
     result = connection.execute(statement, rows)
     return max(int(result.rowcount), 0)
+
+
+def _columns(rows: Sequence[Any]) -> SightingArrays:
+    """Window rows (``_WINDOW_COLUMNS`` order) as columns; NaN for missing values."""
+    if not rows:
+        return SightingArrays.from_sightings([])
+    ids, cameras, t_in, t_out, classes, blobs, heading, ex, ey, xx, xy = zip(*rows, strict=True)
+    appearance = np.frombuffer(b"".join(blobs), dtype="<f4")
+    if appearance.size != len(rows) * APPEARANCE_DIM:
+        msg = f"stored appearances of {len(rows)} sightings do not all have {APPEARANCE_DIM} values"
+        raise StoreError(msg)
+
+    def floats(values: tuple[Any, ...]) -> FloatArray:
+        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+    return SightingArrays(
+        ids=np.array(ids, dtype=str),
+        camera_ids=np.array(cameras, dtype=str),
+        t_in=np.array(t_in, dtype=np.float64),
+        t_out=np.array(t_out, dtype=np.float64),
+        classes=np.array(classes, dtype=str),
+        appearance=appearance.astype(np.float32).reshape(len(rows), APPEARANCE_DIM),
+        heading_deg=floats(heading),
+        entry_xy=np.column_stack([floats(ex), floats(ey)]),
+        exit_xy=np.column_stack([floats(xx), floats(xy)]),
+    )
 
 
 def _row(sighting: Sighting, clip_id: str) -> dict[str, Any]:

@@ -4,9 +4,15 @@ Candidates for the next sighting come from the transition model: every
 camera reachable from the current one, with a time window from the class's
 top speed (earliest) to :data:`~skynet.linking.MAX_SLOWDOWN` × free-flow
 time (latest; the longer of the camera-to-camera trip and the directed one,
-so a camera round the block is not cut off); one store query fetches all of them, and
-:func:`~skynet.linking.score_links` scores them at once. A beam search over
-the candidate DAG keeps the ``beam`` best chains by summed log-odds of their
+so a camera round the block is not cut off). The search widens in rings
+(:data:`RING_SHARES` of the horizon): nearer cameras first, and a ring
+holding a link at least :data:`RING_ENOUGH` likely ends it, for a vehicle
+going farther would have passed the cameras that saw this one. Per ring one
+store query fetches the candidates' columns, the :data:`SHORTLIST` best by
+:func:`~skynet.linking.rough_scores` (appearance, time, class) are kept, and
+:func:`~skynet.linking.score_links` scores them at once; in a city of 70,000
+cameras that keeps a step to milliseconds. A beam search over the candidate
+DAG keeps the ``beam`` best chains by summed log-odds of their
 links (only links above ``threshold`` are taken), so a chain through every
 camera that saw the target beats one that jumps over some. Each end of the
 timeline says why the chain stopped there.
@@ -20,7 +26,7 @@ time, and the online cameras on it that would have seen the vehicle pass.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Final, Literal, Protocol
@@ -44,10 +50,12 @@ from skynet.linking import (
     bearing_deg,
     candidate_window,
     light_at,
+    rough_scores,
     score_links,
 )
 from skynet.roads.cameras import CameraAttachment, attach_cameras
 from skynet.roads.network import RoadNetwork
+from skynet.store import TimeSide
 from trackers.sighting import Sighting
 
 FloatArray = NDArray[np.float64]
@@ -57,6 +65,13 @@ BEARING_SPAN_M: Final = 30.0
 #: same-edge detour of the transition model (see ``Linker._shortcut``).
 DETOUR_FACTOR: Final = 2.0
 DETOUR_SLACK_M: Final = 300.0
+
+#: Reach of the candidate rings, as shares of the transition model's horizon.
+RING_SHARES: Final = (0.125, 0.25, 0.5, 1.0)
+#: A ring whose best link is at least this likely ends the widening.
+RING_ENOUGH: Final = 0.9
+#: Candidates of a step scored in full: the best by rough score of those in the window.
+SHORTLIST: Final = 256
 
 EndReason = Literal["no_onward_road", "no_sightings", "no_candidate", "horizon", "max_links"]
 
@@ -83,6 +98,10 @@ class SightingSource(SightingFinder, Protocol):
     """A sighting store (:class:`skynet.store.SightingStore` or :class:`SightingPool`)."""
 
     def get(self, sighting_id: str) -> Sighting: ...
+
+    def window(
+        self, camera_ids: Sequence[str], start_s: float, end_s: float, *, by: TimeSide
+    ) -> SightingArrays: ...
 
 
 class SightingPool:
@@ -118,6 +137,15 @@ class SightingPool:
         if end_s is not None:
             keep &= a.t_in <= end_s
         return [self._sightings[i] for i in np.flatnonzero(keep).tolist()]
+
+    def window(
+        self, camera_ids: Sequence[str], start_s: float, end_s: float, *, by: TimeSide
+    ) -> SightingArrays:
+        a = self._arrays
+        at = a.t_in if by == "t_in" else a.t_out
+        keep = np.isin(a.camera_ids, np.asarray(list(camera_ids), dtype=str))
+        keep &= (at >= start_s) & (at <= end_s)
+        return a.take(np.flatnonzero(keep))
 
 
 @dataclass(frozen=True)
@@ -178,6 +206,9 @@ class Linker:
     _cache: dict[tuple[str, bool], Candidates] = field(default_factory=dict)
     _detours: set[tuple[str, str]] = field(default_factory=set)
     _direct: dict[tuple[str, str], tuple[float, float, float]] = field(default_factory=dict)
+    _near: dict[tuple[str, bool], tuple[NDArray[np.str_], FloatArray, FloatArray]] = field(
+        default_factory=dict
+    )
 
     def model_for(self, sighting: Sighting) -> LinkModel:
         if self.model is not None:
@@ -203,13 +234,20 @@ class Linker:
     def _neighbours(
         self, camera_id: str, forward: bool
     ) -> tuple[NDArray[np.str_], FloatArray, FloatArray]:
+        key = (camera_id, forward)
+        if key not in self._near:
+            self._near[key] = self._reach_of(camera_id, forward)
+        return self._near[key]
+
+    def _reach_of(
+        self, camera_id: str, forward: bool
+    ) -> tuple[NDArray[np.str_], FloatArray, FloatArray]:
         if forward:
             reach = self.transitions.reachable(camera_id)
             to_ids, flow, dist = reach.to_ids, reach.free_flow_s, reach.distance_m
         elif getattr(self.transitions, "rows", True) is None:  # an on-demand model
             # one reverse search from this camera, not one forward search from every camera
-            horizon = float(getattr(self.transitions, "horizon_s", 1800.0))
-            to_ids, flow, dist = self._directed_trips().reaching(camera_id, horizon)
+            to_ids, flow, dist = self._directed_trips().reaching(camera_id, self._horizon_s())
         else:
             if self._reverse is None:
                 self._reverse = self._reverse_reach()
@@ -326,31 +364,46 @@ class Linker:
         }
 
     def _candidates(self, sighting: Sighting, forward: bool) -> Candidates:
-        pairs = self.pairs(sighting, forward=forward)
-        if isinstance(pairs, ChainEnd):
-            return Candidates([], np.empty(0), pairs)
-        found, early, late, paths, end = pairs
-        probability = score_links(early, late, paths, self.model_for(sighting))
-        return Candidates(found, probability, end)
+        """Scored candidates, widening ring by ring until one holds a likely link."""
+        scored = Candidates([], np.empty(0), None)
+        for share in RING_SHARES:
+            pairs = self.pairs(sighting, forward=forward, within_s=share * self._horizon_s())
+            if isinstance(pairs, ChainEnd):
+                scored = Candidates([], np.empty(0), pairs)
+                continue
+            found, early, late, paths, end = pairs
+            probability = score_links(early, late, paths, self.model_for(sighting))
+            scored = Candidates(found, probability, end)
+            if probability.max() >= RING_ENOUGH:
+                break
+        return scored
 
     def pairs(
-        self, sighting: Sighting, *, forward: bool
+        self, sighting: Sighting, *, forward: bool, within_s: float | None = None
     ) -> (
         tuple[list[Sighting], SightingArrays, SightingArrays, PairPaths, ChainEnd | None] | ChainEnd
     ):
         """The candidate pairs of a sighting, unscored (or why there are none).
 
         Pairs run forward in time: ``early[i] → late[i]``; the sighting is
-        ``early`` going forward and ``late`` going back.
+        ``early`` going forward and ``late`` going back. ``within_s`` keeps
+        the cameras within that free-flow time (default: the whole horizon).
         """
         to_ids, flow, dist = self._neighbours(sighting.camera_id, forward)
+        if within_s is not None:
+            near = flow <= within_s
+            to_ids, flow, dist = to_ids[near], flow[near], dist[near]
         if to_ids.shape[0] == 0:
             way = "onward" if forward else "incoming"
             detail = f"camera {sighting.camera_id} has no {way} road to another camera"
+            if within_s is not None:
+                detail += f" within {within_s:g} s"
             return ChainEnd("no_onward_road", detail)
+        limit = self._limit_s(float(flow.max()))
         # how late a candidate may come: the longer of the camera-to-camera trip and the
         # directed one (leaving the way the vehicle left: round the block takes longer)
-        slowest = np.fmax(flow, self._directed(sighting, to_ids, forward))
+        directed = self._directed(sighting, to_ids, forward, limit)
+        slowest = np.fmax(flow, directed)
         if forward:
             low, high = candidate_window(sighting.t_out, sighting.vehicle_class, flow, dist)
             _, high = candidate_window(sighting.t_out, sighting.vehicle_class, slowest, dist)
@@ -363,28 +416,34 @@ class Linker:
         start, end = max(start, self.since_s), min(end, self.until_s)
         horizon = ChainEnd("horizon", "the investigation's time window ends here")
         nothing = ChainEnd("no_sightings", "no sightings in any reachable camera's window")
-        found = self.source.find(camera_ids=to_ids.tolist(), start_s=start, end_s=end)
-        found = [s for s in found if s.id != sighting.id]
-        if not found:
-            return horizon if clipped else nothing
-        cand = SightingArrays.from_sightings(found)
+        by: TimeSide = "t_in" if forward else "t_out"
+        cand = self.source.window(to_ids.tolist(), start, end, by=by)
         column = {str(c): i for i, c in enumerate(to_ids.tolist())}
         rows = np.array([column[c] for c in cand.camera_ids.tolist()], dtype=np.intp)
         times = cand.t_in if forward else cand.t_out
-        inside = (times >= low[rows]) & (times <= high[rows])
+        inside = (times >= low[rows]) & (times <= high[rows]) & (cand.ids != sighting.id)
         inside &= (cand.t_in > sighting.t_in) if forward else (cand.t_in < sighting.t_in)
         keep = np.flatnonzero(inside)
         if keep.size == 0:
             return horizon if clipped else nothing
+        one = SightingArrays.from_sightings([sighting])
+        if keep.size > SHORTLIST:  # the best by rough score; the order of time is kept
+            pair = (one.take(np.zeros(keep.size, dtype=np.intp)), cand.take(keep))
+            early, late = pair if forward else pair[::-1]
+            quickest = np.where(np.isfinite(directed), directed, flow)[rows[keep]]
+            model = self.model_for(sighting)
+            rough = rough_scores(early, late, quickest, dist[rows[keep]], model)
+            keep = np.sort(keep[np.argsort(-rough, kind="stable")[:SHORTLIST]])
         cand, rows = cand.take(keep), rows[keep]
-        found = [found[i] for i in keep.tolist()]
-        one = SightingArrays.from_sightings([sighting]).take(np.zeros(len(cand), dtype=np.intp))
-        early, late = (one, cand) if forward else (cand, one)
+        by_id = {s.id: s for s in self.source.find(ids=cand.ids.tolist())}
+        found = [by_id[i] for i in cand.ids.tolist()]
+        single = one.take(np.zeros(len(cand), dtype=np.intp))
+        early, late = (single, cand) if forward else (cand, single)
         depart, arrive, passed = self._path_facts(early.camera_ids, late.camera_ids)
         flow_pairs = flow[rows]
         if self.directed:
             trips = self._directed_trips()
-            seconds, on_way = trips.trips(sighting, found, forward=forward, limit_s=self._limit_s())
+            seconds, on_way = trips.trips(sighting, found, forward=forward, limit_s=limit)
             known = np.isfinite(seconds)
             flow_pairs = np.where(known, seconds, flow_pairs)
             passed = np.where(known, on_way, passed)
@@ -396,17 +455,22 @@ class Linker:
             self._trips = DirectedTrips(self.network, self._attached())
         return self._trips
 
-    def _limit_s(self) -> float:
-        """How far the directed searches look: the slowest trip a candidate window allows."""
-        horizon = float(getattr(self.transitions, "horizon_s", 1800.0))
-        return horizon * MAX_SLOWDOWN + WINDOW_PAD_S
+    def _horizon_s(self) -> float:
+        return float(getattr(self.transitions, "horizon_s", 1800.0))
 
-    def _directed(self, sighting: Sighting, to_ids: NDArray[np.str_], forward: bool) -> FloatArray:
+    @staticmethod
+    def _limit_s(farthest_s: float) -> float:
+        """How far the directed searches look: the slowest trip a candidate window allows."""
+        return farthest_s * MAX_SLOWDOWN + WINDOW_PAD_S
+
+    def _directed(
+        self, sighting: Sighting, to_ids: NDArray[np.str_], forward: bool, limit_s: float
+    ) -> FloatArray:
         """Directed free-flow time to each camera's nearest watched edge (NaN: unknown)."""
         if not self.directed:
             return np.full(to_ids.shape[0], np.nan)
         return self._directed_trips().camera_times(
-            sighting, to_ids, forward=forward, limit_s=self._limit_s()
+            sighting, to_ids, forward=forward, limit_s=limit_s
         )
 
     def _path_facts(

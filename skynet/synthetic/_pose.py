@@ -41,6 +41,7 @@ POSE_RANGES: Final = {
     "checkpoint": PoseRange((6.0, 8.0), (50.0, 60.0), (20.0, 32.0), 1.0),
     "village": PoseRange((4.5, 6.5), (60.0, 90.0), (25.0, 40.0), 0.5),
     "community": PoseRange((4.0, 5.5), (70.0, 90.0), (28.0, 40.0), 0.25),
+    "other": PoseRange((5.0, 7.0), (55.0, 75.0), (22.0, 36.0), 0.6),  # street cameras
 }
 
 

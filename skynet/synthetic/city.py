@@ -109,14 +109,16 @@ def generate_city(
     crs: SiteCRS | None = None,
     coverage: float | Mapping[str, float] = 1.0,
     offline_share: float = 0.03,
+    street_cameras: int = 0,
 ) -> SyntheticCity:
     """Generate the city for ``seed`` and place its cameras.
 
     ``size`` is ``small`` (a few hundred edges, for tests), ``county``
     (about 30 × 20 km), ``large`` (>= 100,000 edges), ``huge`` or a number of
     directed edges; ``origin`` (lon, lat) is the area's centre and ``crs`` the
-    metric working CRS (default: its UTM zone). ``coverage`` and
-    ``offline_share`` go to :func:`~skynet.synthetic.placement.place_cameras`.
+    metric working CRS (default: its UTM zone). ``coverage``,
+    ``offline_share`` and ``street_cameras`` go to
+    :func:`~skynet.synthetic.placement.place_cameras`.
     """
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         msg = f"the seed must be a non-negative integer, got {seed!r}"
@@ -128,7 +130,12 @@ def generate_city(
     layout = _lay_out(plan, _bounds(site, origin, plan), rng)
     graph = layout.builder.build(site, f"synthetic city (seed {seed}, {plan.label})")
     cameras = place_cameras(
-        graph, site, rng["cameras"], coverage=coverage, offline_share=offline_share
+        graph,
+        site,
+        rng["cameras"],
+        coverage=coverage,
+        offline_share=offline_share,
+        street_cameras=street_cameras,
     )
     return SyntheticCity(
         graph=graph,

@@ -12,6 +12,10 @@
 * **Village cameras** (``village``) at each entrance (where a rural lane
   enters the village, looking out along the lane) and **community cameras**
   (``community``) on the village lanes, at least six per village in all.
+* **Street cameras** (``other``), only when asked for (``street_cameras``):
+  mid-block cameras on roads drawn at random, looking along the road, the
+  dense deployment of a city that watches most of its blocks (the city-scale
+  benchmark's 70,000 cameras). Always equipped, whatever the coverage.
 
 ``coverage`` equips that share of junctions, checkpoints and villages (one
 share for all, or one per category); the choice is a prefix of one seeded
@@ -49,7 +53,7 @@ OFFLINE_SHARE: Final = 0.03
 #: How far back from its junction (m) an intersection camera's pole stands.
 JUNCTION_SETBACK_M: Final = (6.0, 10.0)
 #: Sideways offset (m) of the pole from the road centreline, to the right.
-_SIDE_M: Final = {"road": 3.0, "checkpoint": 4.0, "village": 2.5, "community": 2.0}
+_SIDE_M: Final = {"road": 3.0, "checkpoint": 4.0, "village": 2.5, "community": 2.0, "other": 3.0}
 #: What ``coverage`` counts: equipped junctions, checkpoints, villages.
 CATEGORIES: Final = ("junctions", "checkpoints", "villages")
 _CATEGORY_OF_KIND: Final = {
@@ -104,6 +108,7 @@ def place_cameras(
     offline_share: float = OFFLINE_SHARE,
     checkpoint_spacing_m: float = CHECKPOINT_SPACING_M,
     min_village_cameras: int = MIN_VILLAGE_CAMERAS,
+    street_cameras: int = 0,
 ) -> list[Camera]:
     """Cameras for a road graph in osmnx conventions (see the module docstring).
 
@@ -112,6 +117,7 @@ def place_cameras(
     camera's area and keeps checkpoints out of the town grid. ``coverage`` is
     a share in (0, 1] or a mapping from ``junctions``, ``checkpoints`` and
     ``villages`` to shares in [0, 1] (a missing category is fully equipped).
+    ``street_cameras`` adds that many mid-block cameras (at most two a road).
     """
     shares = _coverage_shares(coverage)
     if not 0.0 <= offline_share <= 1.0:
@@ -122,6 +128,10 @@ def place_cameras(
         raise BadInputError(msg, field="checkpoint_spacing_m")
     layout_rng, pose_rng, offline_rng, choice_rng = rng.spawn(4)
     roads = RoadTable.of(graph)
+    if isinstance(street_cameras, bool) or not 0 <= street_cameras <= 2 * len(roads.pair_u):
+        most = 2 * len(roads.pair_u)
+        msg = f"street cameras must be 0 to {most} (two a road), got {street_cameras!r}"
+        raise BadInputError(msg, field="street_cameras")
     mounts = (
         _junction_mounts(graph, roads, layout_rng)
         + _checkpoint_mounts(roads, layout_rng, checkpoint_spacing_m)
@@ -133,7 +143,14 @@ def place_cameras(
     offline = offline_rng.random(len(mounts)) < offline_share
     equipped = _equipped_groups(mounts, shares, choice_rng)
     keep = [i for i, mount in enumerate(mounts) if mount.group in equipped]
-    return _cameras([mounts[i] for i in keep], _take(poses, keep), offline[keep], crs)
+    cameras = _cameras([mounts[i] for i in keep], _take(poses, keep), offline[keep], crs)
+    if street_cameras:  # their own stream: asking for street cameras changes no other camera
+        street_rng = np.random.default_rng(rng.integers(2**63))
+        streets = _street_mounts(roads, street_rng, street_cameras)
+        street_poses = sample_poses([m.kind for m in streets], street_rng)
+        street_offline = street_rng.random(len(streets)) < offline_share
+        cameras += _cameras(streets, street_poses, street_offline, crs)
+    return cameras
 
 
 def _bearing_deg(line: shapely.LineString) -> float:
@@ -324,6 +341,34 @@ def _lane_mount(
         setback_m=min(5.0, 0.4 * line.length),
         tags=(f"village={name}", "lane", f"edge={a}-{b}", f"highway={roads.pair_highway[pair]}"),
     )
+
+
+def _street_mounts(roads: RoadTable, rng: np.random.Generator, count: int) -> list[_Mount]:
+    """``count`` mid-block mounts: distinct (road, direction) draws, a third to two thirds along."""
+    if count == 0:
+        return []
+    draws = rng.choice(2 * len(roads.pair_u), size=count, replace=False)
+    where = rng.uniform(0.33, 0.67, size=count)
+    mounts: list[_Mount] = []
+    for number, (draw, share) in enumerate(zip(draws.tolist(), where.tolist(), strict=True), 1):
+        pair, backwards = divmod(draw, 2)
+        line = roads.pair_geometry[pair]
+        a, b = roads.nodes[int(roads.pair_u[pair])], roads.nodes[int(roads.pair_v[pair])]
+        if backwards:
+            line, a, b = shapely.reverse(line), b, a
+        mounts.append(
+            _Mount(
+                camera_id=f"S{number:06d}",
+                name=f"Street camera {number}",
+                kind="other",
+                area=_area_of_zone(roads.pair_zone_u[pair]),
+                group=f"S{number:06d}",
+                line=line,
+                setback_m=share * line.length,
+                tags=("street", f"edge={a}-{b}", f"highway={roads.pair_highway[pair]}"),
+            )
+        )
+    return mounts
 
 
 def _coverage_shares(coverage: float | Mapping[str, float]) -> dict[str, float]:

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from skynet.errors import NotFoundError, StoreError
-from skynet.store import ClipRecord, SightingStore
+from skynet.linking import SightingArrays
+from skynet.store import ClipRecord, SightingStore, TimeSide
+from skynet.timeline import SightingPool
 from trackers.sighting import APPEARANCE_DIM, Evidence, Sighting, sighting_id
 
 
@@ -77,6 +79,51 @@ def test_window_and_camera_queries_match_brute_force(tmp_path: Path) -> None:
         key=lambda s: (s.t_in, s.id),
     )
     assert [s.id for s in got] == [s.id for s in expected] and got
+
+
+@pytest.mark.parametrize("by", ["t_in", "t_out"])
+def test_window_columns_match_the_sightings_and_the_in_memory_pool(
+    tmp_path: Path, by: TimeSide
+) -> None:
+    store = SightingStore(str(tmp_path / "s.db"))
+    everything = []
+    for camera in ("C1", "C2", "C3"):
+        batch = make_sightings(camera, "x.avi", 40, seed=len(everything))
+        store.add_clip(clip(camera, "x.avi"), batch)
+        everything += batch
+    start, end = 1_773_000_150.0, 1_773_000_400.0
+    columns = store.window(["C1", "C3"], start, end, by=by)
+    expected = SightingArrays.from_sightings(
+        sorted(
+            (
+                s
+                for s in everything
+                if s.camera_id in ("C1", "C3") and start <= getattr(s, by) <= end
+            ),
+            key=lambda s: (s.t_in, s.id),
+        )
+    )
+    assert len(columns) > 10
+    pooled = SightingPool(everything).window(["C1", "C3"], start, end, by=by)
+    for got in (columns, pooled):
+        for name in SightingArrays.__dataclass_fields__:
+            a, b = getattr(got, name), getattr(expected, name)
+            if a.dtype.kind == "f":
+                assert np.array_equal(a, b, equal_nan=True), name
+            else:
+                assert np.array_equal(a, b), name
+    assert len(store.window(["C9"], start, end, by=by)) == 0
+
+
+def test_an_older_database_gets_the_new_index(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    SightingStore(str(path)).add_clip(clip("C1", "a.avi"), make_sightings("C1", "a.avi", 3))
+    with sqlite3.connect(path) as db:
+        db.execute("DROP INDEX ix_sightings_camera_t_out")
+    assert SightingStore(str(path)).count() == 3
+    with sqlite3.connect(path) as db:
+        names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "ix_sightings_camera_t_out" in names
 
 
 def test_a_failed_clip_writes_nothing(tmp_path: Path) -> None:

@@ -225,3 +225,24 @@ def test_bad_placement_arguments_are_named(city: SyntheticCity) -> None:
         place_cameras(city.graph, city.crs, rng, coverage=0.0)
     with pytest.raises(BadInputError, match="offline"):
         place_cameras(city.graph, city.crs, rng, offline_share=-0.1)
+
+
+def test_street_cameras_add_mid_block_views_and_move_no_other_camera(
+    city: SyntheticCity,
+) -> None:
+    dense = generate_city(21, size="small", street_cameras=120)
+    assert dense.cameras[: len(city.cameras)] == city.cameras
+    streets = dense.cameras[len(city.cameras) :]
+    assert len(streets) == 120 and all(c.kind == "other" and "street" in c.tags for c in streets)
+    assert len({c.id for c in dense.cameras}) == len(dense.cameras)
+    edges = {tag(c, "edge") for c in streets}
+    assert len(edges) == 120  # one a road direction
+    graph = dense.graph
+    for camera in streets[:20]:  # mid-block: a third to two thirds along, looking along it
+        u, v = (int(n) for n in tag(camera, "edge").split("-"))
+        a, b = (u, v) if graph.has_edge(u, v) else (v, u)  # a one-way road, looked along back
+        line = next(iter(graph[a][b].values()))["geometry"]
+        where = line.project(shapely.Point(metric_xy(camera, dense.crs)))
+        assert 0.25 * line.length < where < 0.75 * line.length
+    with pytest.raises(BadInputError, match="street cameras"):
+        place_cameras(city.graph, city.crs, np.random.default_rng(0), street_cameras=10**7)
