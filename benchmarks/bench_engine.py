@@ -9,24 +9,29 @@ The world (built once, then cached under ``--out`` by its parameters):
   roads and the cameras, over ``--span-h`` hours:
   - the target: a three-wheeler's trip of at least ``--escape-km`` along
     quickest roads, at its class's share of free-flow speed, seen by each
-    online camera on its way with chance ``--detect``;
+    online camera on its way with chance ``--detect`` (1 by default, as in
+    the simulator the link model is fitted on);
   - ``--vehicles`` background trips seen the same way, ``--lookalikes`` of
     them of the target's class and colour;
   - clutter to make up the total: sightings at random cameras and times, on
     the edges those cameras watch, of random classes and colours.
 
-Measured in one run, on the same database and seed:
+Measured in one run, on the same database and seed (the target's first
+sighting, the crash; the investigation window opens a minute before it):
 
-* Skynet: ``Investigation.open`` (on-demand transitions), then seed to
-  finished route (timeline both ways, route with alternatives) from cold
-  caches; candidate retrieval for each link step of the timeline
-  (``Linker.candidates``: reach, store query, directed trips, scoring),
-  median and worst;
-* the peer, plain networkx on demand: for each step ``single_source_dijkstra``
-  with a cutoff from where the vehicle left the view, the cameras on the
-  reached edges, the same store query, the best candidate by appearance and
-  time; the route by ``nx.shortest_path`` between consecutive sightings;
-* the ratio of the two, and both routes' edge-F1 against the true path.
+* Skynet: ``Investigation.open`` (on-demand transitions, ``--horizon``),
+  then seed to finished route (timeline both ways, route with alternatives)
+  from cold caches; then, from cold caches again, candidate retrieval for
+  each sighting of the timeline (``Linker.candidates``: reach, store query,
+  directed trips, scoring), median and worst;
+* the peer, plain networkx on demand: the same linker over transitions
+  answered by networkx with nothing kept (``reachable``: a cutoff
+  ``single_source_dijkstra`` from each watched edge's head, as the reference
+  ``naive_reach``; ``path_edges``: a multi-source Dijkstra per camera pair),
+  following the first ``--peer-links`` links forward, against Skynet's
+  model doing the same from cold caches; the ratio of the two;
+* accuracy: target sightings linked, others linked, the route's edge-F1
+  against the true path.
 
 Usage: python benchmarks/bench_engine.py [--cameras 70000] [--sightings 10000000]
        [--escape-km 20] [--horizon 300] [--out benchmarks/_out/engine]
@@ -39,7 +44,6 @@ import argparse
 import hashlib
 import itertools
 import json
-import math
 import statistics
 import sys
 import time
@@ -65,6 +69,8 @@ from skynet.roads.network import RoadNetwork
 from skynet.routes import edge_f1
 from skynet.store import ClipRecord, SightingStore
 from skynet.synthetic.city import generate_city
+from skynet.timeline import Linker, follow
+from skynet.transitions import Reach, TransitionModel, naive_reach
 from trackers.sighting import APPEARANCE_DIM, Evidence, Sighting, sighting_id
 
 FloatArray = NDArray[np.float64]
@@ -390,9 +396,10 @@ def timed_skynet(world: World, args: argparse.Namespace) -> dict[str, object]:
     clock = time.perf_counter()
     investigation = Investigation.open(world.db, horizon_s=args.horizon, on_demand=True)
     open_s = time.perf_counter() - clock
-    seed = world.target_ids[0]
+    seed = investigation.store.get(world.target_ids[0])
+    since = seed.t_in - 60.0  # the investigation starts at the crash
     clock = time.perf_counter()
-    timeline = investigation.timeline(seed)
+    timeline = investigation.timeline(seed.id, since_s=since)
     route = investigation.route(timeline)
     seed_route_s = time.perf_counter() - clock
     # each step from cold per-sighting caches (a fresh linker and reach cache)
@@ -402,7 +409,7 @@ def timed_skynet(world: World, args: argparse.Namespace) -> dict[str, object]:
         investigation.attachment,
         horizon_s=args.horizon,
     )
-    linker = investigation.linker()
+    linker = investigation.linker(since_s=since)
     steps, counts = [], []
     for entry in timeline.entries:
         clock = time.perf_counter()
@@ -424,72 +431,76 @@ def timed_skynet(world: World, args: argparse.Namespace) -> dict[str, object]:
     }
 
 
+class NetworkxTransitions:
+    """The transition model's questions answered by plain networkx, on demand, uncached.
+
+    ``reachable``: one ``single_source_dijkstra`` with a cutoff from each
+    head of the camera's watched edges (the reference ``naive_reach``);
+    ``path_edges``: a multi-source Dijkstra from those heads to the other
+    camera's edges.
+    """
+
+    def __init__(self, network: RoadNetwork, attachment: CameraAttachment, horizon_s: float):
+        self.network, self.attachment, self.horizon_s = network, attachment, horizon_s
+        self.rows = {edge_label(e): i for i, e in enumerate(network.edge_ids)}
+
+    def reachable(self, camera_id: str) -> Reach:
+        return naive_reach(self.network, self.attachment, camera_id, self.horizon_s)
+
+    def path_edges(self, camera_id: str, to_id: str) -> IntArray:
+        graph, edges, ids = self.network.graph, self.network.edges, self.network.nodes.ids
+        heads = {ids[v] for v in edges.v[self.attachment.edges_of(camera_id)].tolist()}
+        times, paths = nx.multi_source_dijkstra(
+            graph, heads, cutoff=self.horizon_s, weight="travel_time"
+        )
+        arrive = [
+            (times[ids[edges.u[e]]] + float(edges.travel_time[e]), e)
+            for e in self.attachment.edges_of(to_id).tolist()
+            if ids[edges.u[e]] in times
+        ]
+        if not arrive:
+            return np.empty(0, dtype=np.intp)
+        last = min(arrive)[1]
+        nodes = paths[ids[edges.u[last]]]
+        along = [
+            self.rows[
+                edge_label(
+                    (u, v, min(graph[u][v], key=lambda k, u=u, v=v: graph[u][v][k]["travel_time"]))
+                )
+            ]
+            for u, v in itertools.pairwise(nodes)
+        ]
+        return np.array([*along, last], dtype=np.intp)
+
+
+def timed_steps(linker: Linker, seed: Sighting, steps: int) -> tuple[float, int]:
+    """Seconds to follow the seed forward ``steps`` links (cold caches), and links found."""
+    clock = time.perf_counter()
+    after, _, _ = follow(linker, seed, forward=True, max_links=steps)
+    return time.perf_counter() - clock, len(after)
+
+
 def timed_peer(
     investigation: Investigation, world: World, args: argparse.Namespace
-) -> dict[str, object]:
-    """Plain networkx on demand: greedy forward linking, routes by nx.shortest_path."""
-    network, attachment, store = (
+) -> dict[str, float]:
+    """The same linking, forward from the seed, over networkx on demand; and over Skynet's
+    model from cold caches for the same number of links."""
+    seed = investigation.store.get(world.target_ids[0])
+    peer = Linker(
+        NetworkxTransitions(investigation.network, investigation.attachment, args.horizon),
         investigation.network,
-        investigation.attachment,
+        investigation.registry,
         investigation.store,
+        attachment=investigation.attachment,
+        directed=False,
     )
-    graph, ids, edges = network.graph, network.nodes.ids, network.edges
-    rows = {edge_label(e): i for i, e in enumerate(network.edge_ids)}
-    names = attachment.camera_ids
-    clock = time.perf_counter()
-    chain = [store.get(world.target_ids[0])]
-    steps: list[float] = []
-    while True:
-        step = time.perf_counter()
-        here = chain[-1]
-        head = ids[edges.v[rows[here.exit_edge or ""]]]
-        reach = nx.single_source_dijkstra_path_length(
-            graph, head, cutoff=args.horizon, weight="travel_time"
-        )
-        near: dict[str, float] = {}
-        for camera, edge in zip(attachment.camera.tolist(), attachment.edge.tolist(), strict=True):
-            tail = ids[edges.u[edge]]
-            if tail in reach and names[camera] != here.camera_id:
-                seconds = reach[tail]
-                name = str(names[camera])
-                near[name] = min(near.get(name, math.inf), seconds)
-        share = CLASS_SPEED[here.vehicle_class][0]
-        found = store.find(
-            camera_ids=list(near), start_s=here.t_out, end_s=here.t_out + args.horizon / share * 2
-        )
-        best, best_score = None, 0.5
-        for other in found:
-            if other.t_in <= here.t_out or other.vehicle_class != here.vehicle_class:
-                continue
-            similar = float(np.dot(here.appearance, other.appearance))
-            expected = near[other.camera_id] / share
-            gap = other.t_in - here.t_out
-            fit = math.exp(-0.5 * ((gap - expected) / (0.3 * expected + 15.0)) ** 2)
-            score = similar * fit
-            if score > best_score:
-                best, best_score = other, score
-        steps.append(time.perf_counter() - step)
-        if best is None:
-            break
-        chain.append(best)
-    route: list[int] = [rows[chain[0].entry_edge or ""]]
-    for a, b in itertools.pairwise(chain):
-        start, end = rows[a.exit_edge or ""], rows[b.entry_edge or ""]
-        nodes = nx.shortest_path(
-            graph, ids[edges.v[start]], ids[edges.u[end]], weight="travel_time"
-        )
-        for u, v in itertools.pairwise(nodes):
-            key = min(graph[u][v], key=lambda k: graph[u][v][k]["travel_time"])
-            route.append(rows[edge_label((u, v, key))])
-        route.append(end)
-    total = time.perf_counter() - clock
-    return {
-        "seed_route_s": total,
-        "steps_ms": [1000 * s for s in steps],
-        "linked": len({s.id for s in chain} & set(world.target_ids)),
-        "wrong": len({s.id for s in chain} - set(world.target_ids)),
-        "f1": edge_f1(network, route, world.true_edges)[2],
-    }
+    peer_s, peer_links = timed_steps(peer, seed, args.peer_links)
+    investigation.transitions = TransitionModel.on_demand(
+        investigation.network, investigation.registry, investigation.attachment,
+        horizon_s=args.horizon,
+    )  # fmt: skip
+    mine_s, mine_links = timed_steps(investigation.linker(), seed, args.peer_links)
+    return {"peer_s": peer_s, "peer_links": peer_links, "mine_s": mine_s, "mine_links": mine_links}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -501,8 +512,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--escape-km", type=float, default=20.0)
     parser.add_argument("--vehicles", type=int, default=300)
     parser.add_argument("--lookalikes", type=int, default=30)
-    parser.add_argument("--detect", type=float, default=0.97)
+    parser.add_argument("--detect", type=float, default=1.0)
     parser.add_argument("--horizon", type=float, default=300.0)
+    parser.add_argument("--peer-links", type=int, default=5)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/_out/engine"))
     args = parser.parse_args(argv)
     world = build_world(args)
@@ -515,22 +527,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     mine = timed_skynet(world, args)
     investigation = mine.pop("investigation")
     assert isinstance(investigation, Investigation)
+    steps = mine["steps_ms"]
+    assert isinstance(steps, list)
+    print(
+        f"skynet: seed→route {mine['seed_route_s']:.2f} s; candidate retrieval per link step "
+        f"median {statistics.median(steps):.1f} ms, max {max(steps):.1f} ms over {len(steps)} "
+        f"steps; linked {mine['linked']}/{len(world.target_ids)}, wrong {mine['wrong']}, "
+        f"route edge-F1 {mine['f1']:.3f}, {mine['length_m'] / 1000:.1f} km"
+    )
     peer = timed_peer(investigation, world, args)
-    for name, result in (("skynet", mine), ("networkx", peer)):
-        steps = result["steps_ms"]
-        assert isinstance(steps, list)
-        print(
-            f"{name:>9}: seed→route {result['seed_route_s']:.2f} s; step median "
-            f"{statistics.median(steps):.1f} ms, max {max(steps):.1f} ms over {len(steps)} steps; "
-            f"linked {result['linked']}/{len(world.target_ids)}, wrong {result['wrong']}, "
-            f"edge-F1 {result['f1']:.3f}"
-        )
+    print(
+        f"first {args.peer_links} links forward, cold: networkx on demand {peer['peer_s']:.2f} s "
+        f"({peer['peer_links']:.0f} links), skynet {peer['mine_s']:.3f} s "
+        f"({peer['mine_links']:.0f} links): ratio {peer['peer_s'] / peer['mine_s']:.0f}×"
+    )
     counts = mine["candidates"]
     assert isinstance(counts, list)
     median = statistics.median(counts)
     print(f"skynet open {mine['open_s']:.1f} s; candidates per step median {median:.0f}")
-    ratio = float(peer["seed_route_s"]) / float(mine["seed_route_s"])  # type: ignore[arg-type]
-    print(f"ratio networkx / skynet, seed→route: {ratio:.1f}×")
     return 0
 
 

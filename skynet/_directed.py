@@ -143,10 +143,34 @@ class DirectedTrips:
         share = float(_class_share(sighting, [sighting])[0])
         return np.asarray(out / share, dtype=np.float64)
 
+    def least_passed(
+        self, sighting: Sighting, camera_rows: NDArray[np.intp], *, forward: bool
+    ) -> FloatArray:
+        """Fewest watched edges (online cameras) a vehicle must drive past unseen between the
+        sighting's own edge and each camera's view; inf beyond ``MAX_AVOIDED``.
+
+        Read from the way-round search (each watched edge costs ``AVOID_PENALTY_S``),
+        so a camera reachable only past many cameras that saw nothing is known at
+        once, before any of its sightings is fetched. Cameras on the sighting's own
+        edge count 0; with no edge label nothing is known (0 for all).
+        """
+        labels = edge_rows_by_label(self.network)
+        own = labels.get((sighting.exit_edge if forward else sighting.entry_edge) or "")
+        if own is None:
+            return np.zeros(camera_rows.shape[0])
+        reach, _ = self._search(sighting.id, own, forward, math.inf, avoid=True)
+        att = self.attachment
+        edges = self.network.edges
+        at = reach[edges.u[att.edge]] if forward else reach[edges.v[att.edge]]
+        at = np.where(att.edge == own, 0.0, at)
+        best = np.full(att.camera_ids.shape[0], np.inf)
+        np.minimum.at(best, att.camera, at)
+        return np.asarray(np.floor(best[camera_rows] / AVOID_PENALTY_S), dtype=np.float64)
+
     def reaching(
         self, camera_id: str, horizon_s: float
-    ) -> tuple[NDArray[np.str_], FloatArray, FloatArray]:
-        """Cameras that reach ``camera_id`` within the horizon: ids, free-flow s, metres.
+    ) -> tuple[NDArray[np.str_], FloatArray, FloatArray, NDArray[np.intp]]:
+        """Cameras that reach ``camera_id`` within the horizon: ids, free-flow s, metres, rows.
 
         The transition model's trip read backwards (it leaves the other camera
         at the head of an edge that camera watches and ends after driving an
@@ -155,11 +179,10 @@ class DirectedTrips:
         Metres are those of the shortest road, a lower bound of the quickest's.
         """
         att = self.attachment
-        names = att.camera_ids[att.camera]
-        mine = att.edge[names == camera_id]
-        empty = (np.empty(0, dtype=str), np.empty(0), np.empty(0))
+        known = att.camera_rows([camera_id])[0] >= 0
+        mine = att.edges_of(camera_id) if known else np.empty(0, dtype=np.intp)
         if mine.size == 0:
-            return empty
+            return np.empty(0, dtype=str), np.empty(0), np.empty(0), np.empty(0, dtype=np.intp)
         edges = self.network.edges
         graphs = self._graphs()
         seconds = _bounded(graphs[(False, False)], edges.u[mine], edges.travel_time[mine],
@@ -177,7 +200,7 @@ class DirectedTrips:
         best[me] = np.inf
         rows = np.flatnonzero(np.isfinite(best) & (best <= horizon_s))
         rows = rows[np.argsort(best[rows], kind="stable")]
-        return att.camera_ids[rows].astype(str), best[rows], far[rows]
+        return att.camera_ids[rows].astype(str), best[rows], far[rows], rows.astype(np.intp)
 
     def _on_path(
         self, predecessors: NDArray[np.int32], node: int, forward: bool, ends: set[str]

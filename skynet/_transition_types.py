@@ -20,6 +20,8 @@ class Reach:
     free_flow_s: NDArray[np.float64]
     distance_m: NDArray[np.float64]
     reason: str | None = None
+    #: Each target's row in the model's (and the registry's) camera order, when known.
+    rows: NDArray[np.intp] | None = None
 
     def __len__(self) -> int:
         return int(self.to_ids.shape[0])

@@ -228,6 +228,20 @@ class SightingArrays:
     def __len__(self) -> int:
         return int(self.ids.shape[0])
 
+    @classmethod
+    def concat(cls, parts: Sequence[SightingArrays]) -> SightingArrays:
+        """The parts' rows one after another (no parts: no rows)."""
+        if not parts:
+            return cls.from_sightings([])
+        if len(parts) == 1:
+            return parts[0]
+        return cls(
+            **{
+                name: np.concatenate([getattr(p, name) for p in parts])
+                for name in cls.__dataclass_fields__
+            }
+        )
+
     def take(self, rows: NDArray[np.intp]) -> SightingArrays:
         """The selected rows (repeats allowed, e.g. one sighting against many)."""
         return SightingArrays(

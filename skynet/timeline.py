@@ -36,8 +36,9 @@ import shapely
 from numpy.typing import NDArray
 
 from camera_registry.registry import CameraRegistry
-from skynet._directed import DirectedTrips
+from skynet._directed import MAX_AVOIDED, DirectedTrips
 from skynet._evidence import SightingSource as SightingFinder
+from skynet._window_cache import WindowCache
 from skynet.errors import BadInputError, NotFoundError
 from skynet.linking import (
     LINK_MODELS,
@@ -71,7 +72,13 @@ RING_SHARES: Final = (0.125, 0.25, 0.5, 1.0)
 #: A ring whose best link is at least this likely ends the widening.
 RING_ENOUGH: Final = 0.9
 #: Candidates of a step scored in full: the best by rough score of those in the window.
-SHORTLIST: Final = 256
+SHORTLIST: Final = 96
+
+#: Links a timeline follows each way at most (a 20 km escape past a city's cameras
+#: is seen a few hundred times).
+MAX_LINKS: Final = 2000
+#: A camera's neighbours: ids, free-flow seconds, metres, and rows in the registry.
+Neighbours = tuple[NDArray[np.str_], FloatArray, FloatArray, NDArray[np.intp]]
 
 EndReason = Literal["no_onward_road", "no_sightings", "no_candidate", "horizon", "max_links"]
 
@@ -206,9 +213,8 @@ class Linker:
     _cache: dict[tuple[str, bool], Candidates] = field(default_factory=dict)
     _detours: set[tuple[str, str]] = field(default_factory=set)
     _direct: dict[tuple[str, str], tuple[float, float, float]] = field(default_factory=dict)
-    _near: dict[tuple[str, bool], tuple[NDArray[np.str_], FloatArray, FloatArray]] = field(
-        default_factory=dict
-    )
+    _near: dict[tuple[str, bool], Neighbours] = field(default_factory=dict)
+    _windows: WindowCache | None = None
 
     def model_for(self, sighting: Sighting) -> LinkModel:
         if self.model is not None:
@@ -231,30 +237,30 @@ class Linker:
             self._cache[key] = self._candidates(sighting, forward)
         return self._cache[key]
 
-    def _neighbours(
-        self, camera_id: str, forward: bool
-    ) -> tuple[NDArray[np.str_], FloatArray, FloatArray]:
+    def _neighbours(self, camera_id: str, forward: bool) -> Neighbours:
+        """The cameras the transition model links to this one (from it, or to it going back)."""
         key = (camera_id, forward)
         if key not in self._near:
             self._near[key] = self._reach_of(camera_id, forward)
         return self._near[key]
 
-    def _reach_of(
-        self, camera_id: str, forward: bool
-    ) -> tuple[NDArray[np.str_], FloatArray, FloatArray]:
+    def _reach_of(self, camera_id: str, forward: bool) -> Neighbours:
+        rows: NDArray[np.intp] | None = None
         if forward:
             reach = self.transitions.reachable(camera_id)
             to_ids, flow, dist = reach.to_ids, reach.free_flow_s, reach.distance_m
+            rows = getattr(reach, "rows", None)
         elif getattr(self.transitions, "rows", True) is None:  # an on-demand model
             # one reverse search from this camera, not one forward search from every camera
-            to_ids, flow, dist = self._directed_trips().reaching(camera_id, self._horizon_s())
+            to_ids, flow, dist, rows = self._directed_trips().reaching(camera_id, self._horizon_s())
         else:
             if self._reverse is None:
                 self._reverse = self._reverse_reach()
             empty = (np.empty(0, dtype=str), np.empty(0), np.empty(0))
             to_ids, flow, dist = self._reverse.get(camera_id, empty)
-        flow, dist = self._shortcut(camera_id, to_ids, flow, dist, forward)
-        return (to_ids, *self._same_edge(camera_id, to_ids, flow, dist, forward))
+        if rows is None:
+            rows = self.registry.rows(to_ids.tolist()).astype(np.intp)
+        return to_ids, flow, dist, rows
 
     def _attached(self) -> CameraAttachment:
         if self.attachment is None:
@@ -277,16 +283,22 @@ class Linker:
         edge's and the cameras passed those watching that stretch.
         """
         att = self._attached()
-        names = att.camera_ids[att.camera]
-        mine = np.flatnonzero(names == camera_id)
-        if mine.size == 0 or to_ids.shape[0] == 0:
+        if to_ids.shape[0] == 0 or camera_id not in self.registry:
+            return flow, dist
+        mine = att.pairs_of(camera_id)
+        if mine.size == 0:
             return flow, dist
         edge_speed = self.network.edges.length / np.maximum(self.network.edges.travel_time, 1e-6)
         column = {str(c): i for i, c in enumerate(to_ids.tolist())}
         flow, dist = flow.copy(), dist.copy()
+        me = att.camera[mine[0]]
         for row in mine.tolist():
             edge = att.edge[row]
-            on_edge = np.flatnonzero((att.edge == edge) & (names != camera_id))
+            on_edge = att.rows_watching(att.edge[row : row + 1])
+            on_edge = on_edge[att.camera[on_edge] != me]
+            name_of = dict(
+                zip(on_edge.tolist(), att.camera_ids[att.camera[on_edge]].tolist(), strict=True)
+            )
             if forward:
                 ahead = on_edge[att.start_m[on_edge] > att.start_m[row]]
                 gaps = np.maximum(att.start_m[ahead] - att.end_m[row], 0.0)
@@ -294,7 +306,7 @@ class Linker:
                 ahead = on_edge[att.start_m[on_edge] < att.start_m[row]]
                 gaps = np.maximum(att.start_m[row] - att.end_m[ahead], 0.0)
             for other, gap in zip(ahead.tolist(), gaps.tolist(), strict=True):
-                name = str(names[other])
+                name = str(name_of[other])
                 if name not in column:
                     continue
                 i = column[name]
@@ -304,17 +316,18 @@ class Linker:
                 flow[i], dist[i] = seconds, gap
                 low, high = sorted((att.start_m[row], att.start_m[other]))
                 between = on_edge[(att.start_m[on_edge] > low) & (att.start_m[on_edge] < high)]
-                passed = names[between][att.online[att.camera[between]]]
-                passed = passed[passed != name]
+                online = between[att.online[att.camera[between]]].tolist()
+                passed = {str(name_of[b]) for b in online} - {name}
                 pair = (camera_id, name) if forward else (name, camera_id)
                 heading = float(att.heading_deg[row])
-                self._direct[pair] = (heading, heading, float(np.unique(passed).shape[0]))
+                self._direct[pair] = (heading, heading, float(len(passed)))
         return flow, dist
 
     def _shortcut(
         self,
         camera_id: str,
         to_ids: NDArray[np.str_],
+        rows: NDArray[np.intp],
         flow: FloatArray,
         dist: FloatArray,
         forward: bool,
@@ -332,7 +345,7 @@ class Linker:
         if to_ids.shape[0] == 0:
             return flow, dist
         here = self.registry.xy[self.registry.rows([camera_id])[0]]
-        there = self.registry.xy[self.registry.rows(to_ids.tolist())]
+        there = self.registry.xy[rows]
         crow = np.hypot(there[:, 0] - here[0], there[:, 1] - here[1])
         detour = dist > DETOUR_FACTOR * crow + DETOUR_SLACK_M
         short = np.where(detour, crow * 1.2, dist)
@@ -389,7 +402,14 @@ class Linker:
         ``early`` going forward and ``late`` going back. ``within_s`` keeps
         the cameras within that free-flow time (default: the whole horizon).
         """
-        to_ids, flow, dist = self._neighbours(sighting.camera_id, forward)
+        camera = sighting.camera_id
+        to_ids, flow, dist, rows = self._neighbours(camera, forward)
+        if self.directed and to_ids.shape[0]:  # not past more cameras than a chain survives
+            passable = self._directed_trips().least_passed(sighting, rows, forward=forward)
+            near = passable <= MAX_AVOIDED
+            to_ids, flow, dist, rows = to_ids[near], flow[near], dist[near], rows[near]
+        flow, dist = self._shortcut(camera, to_ids, rows, flow, dist, forward)
+        flow, dist = self._same_edge(camera, to_ids, flow, dist, forward)
         if within_s is not None:
             near = flow <= within_s
             to_ids, flow, dist = to_ids[near], flow[near], dist[near]
@@ -417,7 +437,7 @@ class Linker:
         horizon = ChainEnd("horizon", "the investigation's time window ends here")
         nothing = ChainEnd("no_sightings", "no sightings in any reachable camera's window")
         by: TimeSide = "t_in" if forward else "t_out"
-        cand = self.source.window(to_ids.tolist(), start, end, by=by)
+        cand = self._windowed().window(to_ids.tolist(), start, end, by=by)
         column = {str(c): i for i, c in enumerate(to_ids.tolist())}
         rows = np.array([column[c] for c in cand.camera_ids.tolist()], dtype=np.intp)
         times = cand.t_in if forward else cand.t_out
@@ -435,8 +455,7 @@ class Linker:
             rough = rough_scores(early, late, quickest, dist[rows[keep]], model)
             keep = np.sort(keep[np.argsort(-rough, kind="stable")[:SHORTLIST]])
         cand, rows = cand.take(keep), rows[keep]
-        by_id = {s.id: s for s in self.source.find(ids=cand.ids.tolist())}
-        found = [by_id[i] for i in cand.ids.tolist()]
+        found = self._windowed().sightings(cand.ids.tolist())
         single = one.take(np.zeros(len(cand), dtype=np.intp))
         early, late = (single, cand) if forward else (cand, single)
         depart, arrive, passed = self._path_facts(early.camera_ids, late.camera_ids)
@@ -449,6 +468,11 @@ class Linker:
             passed = np.where(known, on_way, passed)
         paths = PairPaths(flow_pairs, dist[rows], depart, arrive, passed)
         return found, early, late, paths, horizon if clipped else None
+
+    def _windowed(self) -> WindowCache:
+        if self._windows is None:
+            self._windows = WindowCache(self.source)
+        return self._windows
 
     def _directed_trips(self) -> DirectedTrips:
         if self._trips is None:
@@ -521,14 +545,15 @@ class Linker:
         att = self._attached()
         if path.shape[0] == 0 or att.camera.shape[0] == 0:
             return 0
-        names = att.camera_ids[att.camera]
-        online = att.online[att.camera] & (names != early) & (names != late)
-        on_way = np.isin(att.edge, path[:-1])
-        last = att.edge == path[-1]
-        mine = last & (names == late)
-        if mine.any():
-            on_way |= last & (att.start_m < att.start_m[mine].min())
-        return int(np.unique(att.camera[on_way & online]).shape[0])
+        ends = att.camera_rows([early, late])
+        on_way = att.rows_watching(path[:-1])
+        last = att.rows_watching(path[-1:])
+        mine = last[att.camera[last] == ends[1]]
+        if mine.size:
+            on_way = np.concatenate([on_way, last[att.start_m[last] < att.start_m[mine].min()]])
+        cameras = att.camera[on_way]
+        cameras = cameras[att.online[cameras] & ~np.isin(cameras, ends)]
+        return int(np.unique(cameras).shape[0])
 
 
 def _edge_bearing(
@@ -563,7 +588,7 @@ def follow(
     threshold: float = 0.5,
     explore: float = 0.1,
     beam: int = 4,
-    max_links: int = 200,
+    max_links: int = MAX_LINKS,
 ) -> tuple[list[Sighting], list[float], ChainEnd]:
     """Beam search one way in time from the seed; the best chain (seed excluded).
 
@@ -651,7 +676,7 @@ def build_timeline(
     threshold: float = 0.5,
     explore: float = 0.1,
     beam: int = 4,
-    max_links: int = 200,
+    max_links: int = MAX_LINKS,
 ) -> Timeline:
     """The seed's timeline: backward and forward chains joined at the seed (see :func:`follow`)."""
     seed = linker.source.get(seed_id)  # NotFoundError for an unknown id

@@ -206,7 +206,9 @@ class TransitionModel:
         if not self._anchored(row):
             return Reach.empty(no_edge_reason(camera_id))
         part = self._part(row)
-        return Reach(self.camera_ids[part.target], part.time, part.distance)
+        return Reach(
+            self.camera_ids[part.target], part.time, part.distance, rows=part.target.astype(np.intp)
+        )
 
     def path_edges(self, camera_id: str, to_id: str) -> IntArray:
         """Edge rows of the free-flow path from A's view to B's view (B's edge last).

@@ -14,7 +14,13 @@ from skynet._route_shape import Route, Stretch
 from skynet.audit import Purpose
 from skynet.cli._common import DbOption, OutputFormat, print_json, stderr, stdout
 from skynet.errors import BadInputError
-from skynet.investigate import Investigation, TargetResult, check_window, follow_target
+from skynet.investigate import (
+    DEFAULT_HORIZON_S,
+    Investigation,
+    TargetResult,
+    check_window,
+    follow_target,
+)
 from skynet.times import format_time, parse_time
 
 SeedOption = Annotated[
@@ -39,6 +45,15 @@ OffsetOption = Annotated[
     float, typer.Option("--utc-offset", help="Print times at this UTC offset (hours).")
 ]
 BeamOption = Annotated[int, typer.Option("--beam", min=1, help="Chains kept by the search.")]
+HorizonOption = Annotated[
+    float,
+    typer.Option(
+        "--horizon",
+        min=1.0,
+        help="Longest free-flow trip (s) between two sightings linked directly; "
+        "shorter in a dense city, where cameras are a block apart.",
+    ),
+]
 
 
 def track(
@@ -53,6 +68,7 @@ def track(
     ] = OutputFormat.table,
     utc_offset: OffsetOption = 0.0,
     beam: BeamOption = 4,
+    horizon: HorizonOption = DEFAULT_HORIZON_S,
     db: DbOption = None,
 ) -> None:
     """Follow a vehicle forward and back in time from one sighting: its timeline.
@@ -63,7 +79,7 @@ def track(
 
     Example: skynet track --seed 3f2a9c0e1b7d4a55 --case HR-0314 --reason "hit-and-run, 2 injured"
     """
-    world, result = _run(seed, case, reason, since, until, beam, db, with_route=False)
+    world, result = _run(seed, case, reason, (since, until), beam, horizon, db, with_route=False)
     document = world.timeline_geojson(result.timeline)
     if output is OutputFormat.table:
         _print_timeline(result, utc_offset)
@@ -86,6 +102,7 @@ def route(
     ] = OutputFormat.table,
     utc_offset: OffsetOption = 0.0,
     beam: BeamOption = 4,
+    horizon: HorizonOption = DEFAULT_HORIZON_S,
     db: DbOption = None,
 ) -> None:
     """Reconstruct the road route of a vehicle from one sighting, with ranked alternatives.
@@ -100,7 +117,7 @@ def route(
     Example: skynet route --seed 3f2a9c0e1b7d4a55 --case HR-0314 --reason "hit-and-run, fled"
     --out escape.geojson
     """
-    _, result = _run(seed, case, reason, since, until, beam, db, with_route=True)
+    _, result = _run(seed, case, reason, (since, until), beam, horizon, db, with_route=True)
     assert result.route is not None
     document = result.route.as_geojson()
     if output is OutputFormat.table:
@@ -116,20 +133,23 @@ def _run(
     seed: str,
     case: str,
     reason: str,
-    since: str | None,
-    until: str | None,
+    window: tuple[str | None, str | None],
     beam: int,
+    horizon_s: float,
     db: str | None,
     *,
     with_route: bool,
 ) -> tuple[Investigation, TargetResult]:
     purpose = Purpose(case, reason)  # checked before anything is loaded
+    since, until = window
     since_s = parse_time(since, "--since") if since else -math.inf
     until_s = parse_time(until, "--until") if until else math.inf
     check_window(since_s, until_s)
     with stderr.status("loading cameras, roads and sightings") as status:
         investigation = Investigation.open(
-            db, on_step=lambda step: status.update(step) if stderr.is_terminal else None
+            db,
+            horizon_s=horizon_s,
+            on_step=lambda step: status.update(step) if stderr.is_terminal else None,
         )
         status.update("following the target")
         return investigation, follow_target(

@@ -74,6 +74,10 @@ class CameraAttachment:
     def _by_edge(self) -> IntArray:
         return np.argsort(self.edge, kind="stable")
 
+    @cached_property
+    def _sorted_edges(self) -> IntArray:
+        return np.asarray(self.edge[self._by_edge], dtype=np.intp)
+
     def pairs_of(self, camera_id: str) -> IntArray:
         """Pair rows of one camera (:class:`NotFoundError` for an unknown id)."""
         try:
@@ -91,6 +95,17 @@ class CameraAttachment:
     def edges_of(self, camera_id: str) -> IntArray:
         """Directed edge rows a camera watches."""
         return self.edge[self.pairs_of(camera_id)]
+
+    def rows_watching(self, edge_rows: IntArray) -> IntArray:
+        """Pair rows of every camera view on any of the edges (by edge, in the given order)."""
+        order, sorted_edges = self._by_edge, self._sorted_edges
+        low = np.searchsorted(sorted_edges, edge_rows, side="left")
+        high = np.searchsorted(sorted_edges, edge_rows, side="right")
+        counts = high - low
+        if not counts.any():
+            return np.empty(0, dtype=np.intp)
+        starts = np.repeat(low - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+        return np.asarray(order[starts + np.arange(int(counts.sum()))], dtype=np.intp)
 
     def cameras_of(self, edge_row: int) -> list[str]:
         """Ids of the cameras that watch one directed edge."""

@@ -151,6 +151,19 @@ def test_bad_queries_are_named(run_cli: CliRunner, case_db: CaseDb, tmp_path: Pa
     assert missing.returncode == 2 and "--case" in missing.stderr
 
 
+def test_a_shorter_horizon_stops_at_the_long_unwatched_stretch(
+    run_cli: CliRunner, case_db: CaseDb
+) -> None:
+    seed, db = case_db.seed().id, ("--db", case_db.db)
+    whole = json.loads(run_cli("track", "--seed", seed, *PURPOSE, *db, "-f", "json").stdout)
+    short = run_cli("track", "--seed", seed, *PURPOSE, *db, "-f", "json", "--horizon", "300")
+    part = json.loads(short.stdout)
+    # the escape's 17 unwatched minutes are more than 300 s of free flow from any camera
+    assert 2 <= len(part["sightings"]) < len(whole["sightings"])
+    assert {s["id"] for s in part["sightings"]} <= {s["id"] for s in whole["sightings"]}
+    _user_error(run_cli("track", "--seed", seed, *PURPOSE, *db, "--horizon", "0"), "horizon")
+
+
 def test_a_lone_seed_has_no_route(run_cli: CliRunner, case_db: CaseDb) -> None:
     """Cut the window to the seed alone: the timeline says so and route explains why."""
     seed = case_db.seed()

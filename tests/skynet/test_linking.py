@@ -284,7 +284,8 @@ def test_backward_neighbours_of_an_on_demand_model_match_the_built_one(world: Wo
     trips = DirectedTrips(world.network, attach_cameras(world.network, world.registry))
     for camera in [c.id for c in world.scenario.cameras][::7]:
         ids, flow, _ = reverse[camera]
-        found, seconds, _ = trips.reaching(camera, world.transitions.horizon_s)
+        found, seconds, _, rows = trips.reaching(camera, world.transitions.horizon_s)
+        assert world.registry.ids[rows].tolist() == found.tolist()
         assert dict(zip(found.tolist(), seconds.tolist(), strict=True)) == pytest.approx(
             dict(zip(ids.tolist(), flow.tolist(), strict=True))
         )

@@ -46,6 +46,10 @@ def test_camera_looking_along_the_road_sees_both_directions(line_graph: nx.Multi
     assert attachment.approaching[backward]
     assert attachment.cameras_of(network.edge_row[("B", "A", 0)]) == ["along"]
     assert attachment.cameras_of(network.edge_row[("B", "C", 0)]) == []
+    edges = np.array([network.edge_row[("B", "C", 0)], network.edge_row[("B", "A", 0)]])
+    rows = attachment.rows_watching(edges)
+    assert sorted(rows.tolist()) == np.flatnonzero(np.isin(attachment.edge, edges)).tolist()
+    assert attachment.rows_watching(edges[:1]).size == 0
 
 
 def test_oneway_road_offers_one_direction() -> None:

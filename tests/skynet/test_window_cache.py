@@ -1,0 +1,67 @@
+"""The linker's window cache answers exactly as the store it reads from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from skynet._window_cache import BLOCK_S, WindowCache
+from skynet.linking import SightingArrays
+from skynet.store import ClipRecord, SightingStore, TimeSide
+from skynet.timeline import SightingPool
+from trackers.sighting import APPEARANCE_DIM, Evidence, Sighting, sighting_id
+
+T0 = 1_773_000_000.0
+
+
+def sightings(count: int, cameras: int, seed: int = 0) -> list[Sighting]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for n in range(count):
+        vector = np.abs(rng.normal(size=APPEARANCE_DIM)).astype(np.float32)
+        t_in = T0 + float(rng.uniform(0, 4 * BLOCK_S))
+        camera = f"C{int(rng.integers(cameras))}"
+        out.append(
+            Sighting(
+                id=sighting_id(camera, "clip", n),
+                camera_id=camera,
+                t_in=t_in,
+                t_out=t_in + float(rng.uniform(0, 90)),
+                vehicle_class="car",
+                appearance=vector / np.linalg.norm(vector),
+                quality=0.9,
+                evidence=Evidence("clip", n, (0.0, 0.0, 9.0, 9.0)),
+                heading_deg=float(rng.uniform(0, 360)) if n % 2 else None,
+            )
+        )
+    return out
+
+
+def same(a: SightingArrays, b: SightingArrays) -> bool:
+    return all(
+        np.array_equal(
+            getattr(a, name), getattr(b, name), equal_nan=getattr(a, name).dtype.kind == "f"
+        )
+        for name in SightingArrays.__dataclass_fields__
+    )
+
+
+@pytest.mark.parametrize("by", ["t_in", "t_out"])
+def test_overlapping_windows_match_the_source(tmp_path: Path, by: TimeSide) -> None:
+    everything = sightings(600, cameras=12)
+    store = SightingStore(str(tmp_path / "s.db"))
+    store.add_clip(ClipRecord("c", "C0", "clip", "test", T0, 1, 10.0), everything)
+    rng = np.random.default_rng(1)
+    for source in (store, SightingPool(everything)):
+        cache = WindowCache(source)
+        for _ in range(40):  # windows that share cameras and blocks with earlier ones
+            cameras = [f"C{i}" for i in rng.choice(12, size=int(rng.integers(1, 8)), replace=False)]
+            start = T0 + float(rng.uniform(-BLOCK_S, 4 * BLOCK_S))
+            end = start + float(rng.uniform(0, 2 * BLOCK_S))
+            expected = source.window(cameras, start, end, by=by)
+            assert same(cache.window(cameras, start, end, by=by), expected)
+        ids = [s.id for s in everything[::7]]
+        assert [s.id for s in cache.sightings(ids)] == ids
+        assert cache.sightings(ids[:3]) == everything[::7][:3]
