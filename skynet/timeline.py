@@ -380,7 +380,10 @@ class Linker:
         """Scored candidates, widening ring by ring until one holds a likely link."""
         scored = Candidates([], np.empty(0), None)
         for share in RING_SHARES:
-            pairs = self.pairs(sighting, forward=forward, within_s=share * self._horizon_s())
+            measured = {s.id for s in scored.sightings}  # an inner ring's stay in the outer's
+            pairs = self.pairs(
+                sighting, forward=forward, within_s=share * self._horizon_s(), keep_ids=measured
+            )
             if isinstance(pairs, ChainEnd):
                 scored = Candidates([], np.empty(0), pairs)
                 continue
@@ -392,7 +395,12 @@ class Linker:
         return scored
 
     def pairs(
-        self, sighting: Sighting, *, forward: bool, within_s: float | None = None
+        self,
+        sighting: Sighting,
+        *,
+        forward: bool,
+        within_s: float | None = None,
+        keep_ids: set[str] | None = None,
     ) -> (
         tuple[list[Sighting], SightingArrays, SightingArrays, PairPaths, ChainEnd | None] | ChainEnd
     ):
@@ -400,7 +408,8 @@ class Linker:
 
         Pairs run forward in time: ``early[i] → late[i]``; the sighting is
         ``early`` going forward and ``late`` going back. ``within_s`` keeps
-        the cameras within that free-flow time (default: the whole horizon).
+        the cameras within that free-flow time (default: the whole horizon); the
+        candidates with ids in ``keep_ids`` are measured whatever their rough score.
         """
         camera = sighting.camera_id
         to_ids, flow, dist, rows = self._neighbours(camera, forward)
@@ -453,7 +462,10 @@ class Linker:
             quickest = np.where(np.isfinite(directed), directed, flow)[rows[keep]]
             model = self.model_for(sighting)
             rough = rough_scores(early, late, quickest, dist[rows[keep]], model)
-            keep = np.sort(keep[np.argsort(-rough, kind="stable")[:SHORTLIST]])
+            if keep_ids:
+                rough[np.isin(cand.ids[keep], np.asarray(sorted(keep_ids), dtype=str))] = np.inf
+            best = np.argsort(-rough, kind="stable")[: SHORTLIST + len(keep_ids or ())]
+            keep = np.sort(keep[best])
         cand, rows = cand.take(keep), rows[keep]
         found = self._windowed().sightings(cand.ids.tolist())
         single = one.take(np.zeros(len(cand), dtype=np.intp))
