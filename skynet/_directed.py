@@ -52,6 +52,10 @@ class DirectedTrips:
         default_factory=dict
     )
     _watchers: dict[int, list[tuple[str, float, float, bool]]] | None = None
+    _path_sets: dict[tuple[str, bool, bool], dict[int, frozenset[str]]] = field(
+        default_factory=dict
+    )
+    _overlaps: dict[tuple[str, int], frozenset[str]] = field(default_factory=dict)
     _roads: RoadMatrix | None = None
     _reverse_length: csr_matrix | None = None
 
@@ -70,7 +74,7 @@ class DirectedTrips:
         own = labels.get((sighting.exit_edge if forward else sighting.entry_edge) or "")
         if own is None:
             return times, passed
-        reach, predecessors = self._search(sighting.id, own, forward, limit_s)
+        reach, _ = self._search(sighting.id, own, forward, limit_s)
         edges = self.network.edges
         shares = _class_share(sighting, others)
         pace = edges.travel_time / np.maximum(edges.length, 1e-6)  # s per m
@@ -100,7 +104,8 @@ class DirectedTrips:
                 + entered * pace[e_late]
             )
             ends = self._watching(e_early, left, math.inf) | self._watching(e_late, 0.0, entered)
-            passed[i] = len(self._on_path(predecessors, node, forward, ends) - skip)
+            watchers = self._path_watchers((sighting.id, forward, False), node)
+            passed[i] = len((watchers | ends) - skip)
             if passed[i] > 0:  # could it have gone round them in the time it took?
                 gap = late.t_in - early.t_out
                 passed[i] = min(
@@ -202,13 +207,33 @@ class DirectedTrips:
         rows = rows[np.argsort(best[rows], kind="stable")]
         return att.camera_ids[rows].astype(str), best[rows], far[rows], rows.astype(np.intp)
 
-    def _on_path(
-        self, predecessors: NDArray[np.int32], node: int, forward: bool, ends: set[str]
-    ) -> set[str]:
-        on_way = set(ends)
-        for row in self._path(predecessors, node, forward):
-            on_way |= self._watching(row, 0.0, math.inf)
-        return on_way
+    def _path_watchers(self, key: tuple[str, bool, bool], node: int) -> frozenset[str]:
+        """Online cameras watching the search tree's path from its start to ``node``.
+
+        Kept per tree node: the candidates of a step share most of their paths, so
+        each node's set is its parent's plus the cameras on the edge between them.
+        """
+        _, forward, _ = key
+        _, predecessors = self._searches[key][1:]
+        memo = self._path_sets.setdefault(key, {})
+        chain = []
+        while node not in memo and predecessors[node] >= 0:
+            chain.append(node)
+            node = int(predecessors[node])
+        known = memo.setdefault(node, frozenset())
+        if not chain:
+            return known
+        if self._roads is None:
+            self._roads = RoadMatrix.from_edges(self.network.edges, len(self.network.nodes))
+        nodes = np.asarray(chain[::-1], dtype=np.intp)  # from the known ancestor outwards
+        parents = np.concatenate([[node], nodes[:-1]]).astype(np.intp)
+        tails, heads = (parents, nodes) if forward else (nodes, parents)
+        rows = self._roads.edge_between(tails, heads).tolist()
+        for child, row in zip(nodes.tolist(), rows, strict=True):
+            on_edge = self._watching(int(row), 0.0, math.inf)
+            known = known | on_edge if on_edge else known
+            memo[child] = known
+        return known
 
     def _round(
         self,
@@ -223,14 +248,16 @@ class DirectedTrips:
         partial_s: float,
     ) -> float:
         """Cameras passed on the quickest way round watched edges, if the gap allows it."""
-        reach, predecessors = self._search(key, own, forward, math.inf, avoid=True)
+        reach, _ = self._search(key, own, forward, math.inf, avoid=True)
         if not math.isfinite(reach[node]):
             return math.inf
-        rows = self._path(predecessors, node, forward)
-        seconds = (float(self.network.edges.travel_time[rows].sum()) + partial_s) / share
-        if seconds > gap_s + ROUND_SLACK_S:
+        # the cost is free-flow seconds plus the penalty once a watched edge: no trip
+        # comes near the penalty, so what is left of it is the way round's seconds
+        driving = float(reach[node]) % AVOID_PENALTY_S
+        if (driving + partial_s) / share > gap_s + ROUND_SLACK_S:
             return math.inf
-        return float(len(self._on_path(predecessors, node, forward, ends) - skip))
+        watchers = self._path_watchers((key, forward, True), node)
+        return float(len((watchers | ends) - skip))
 
     def _search(
         self, key: str, own: int, forward: bool, limit_s: float, *, avoid: bool = False
@@ -250,6 +277,7 @@ class DirectedTrips:
             )
             cached = (limit, reach, predecessors)
             self._searches[(key, forward, avoid)] = cached
+            self._path_sets.pop((key, forward, avoid), None)  # a new tree: its paths anew
         return cached[1], cached[2]
 
     def _graphs(self) -> dict[tuple[bool, bool], csr_matrix]:
@@ -272,19 +300,6 @@ class DirectedTrips:
             }
         return self._matrices
 
-    def _path(self, predecessors: NDArray[np.int32], node: int, forward: bool) -> list[int]:
-        """Edge rows (the quickest of parallel ones) between the search's start and ``node``."""
-        if self._roads is None:
-            self._roads = RoadMatrix.from_edges(self.network.edges, len(self.network.nodes))
-        walk = [node]
-        while predecessors[walk[-1]] >= 0:
-            walk.append(int(predecessors[walk[-1]]))
-        if len(walk) < 2:
-            return []
-        nodes = np.asarray(walk, dtype=np.intp)
-        tails, heads = (nodes[1:], nodes[:-1]) if forward else (nodes[:-1], nodes[1:])
-        return [int(r) for r in self._roads.edge_between(tails, heads).tolist()]
-
     def _bound(self, camera_id: str, row: int, *, end: bool) -> float:
         """Where the camera's view on the edge ends (or starts); the whole edge if unwatched."""
         for name, start, stop, _ in self._watchers_of(row):
@@ -292,14 +307,17 @@ class DirectedTrips:
                 return stop if end else start
         return float(self.network.edges.length[row]) if end else 0.0
 
-    def _overlapping(self, camera_id: str, row: int) -> set[str]:
-        """Cameras whose view on the edge overlaps this camera's view there."""
-        mine = [(a, b) for name, a, b, _ in self._watchers_of(row) if name == camera_id]
-        return {
-            name
-            for name, start, stop, _ in self._watchers_of(row)
-            if any(start < b and stop > a for a, b in mine)
-        }
+    def _overlapping(self, camera_id: str, row: int) -> frozenset[str]:
+        """Cameras whose view on the edge overlaps this camera's view there (kept)."""
+        key = (camera_id, row)
+        if key not in self._overlaps:
+            mine = [(a, b) for name, a, b, _ in self._watchers_of(row) if name == camera_id]
+            self._overlaps[key] = frozenset(
+                name
+                for name, start, stop, _ in self._watchers_of(row)
+                if any(start < b and stop > a for a, b in mine)
+            )
+        return self._overlaps[key]
 
     def _watching(self, row: int, after_m: float, before_m: float) -> set[str]:
         """Online cameras whose view on the edge starts within ``[after_m, before_m)``."""

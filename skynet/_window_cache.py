@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Final, Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from skynet.linking import SightingArrays
 from skynet.store import TimeSide
@@ -41,6 +42,8 @@ class WindowCache:
         self.source = source
         self._covered: dict[tuple[TimeSide, int], set[str]] = {}
         self._rows: dict[tuple[TimeSide, int], SightingArrays] = {}
+        self._codes: dict[tuple[TimeSide, int], NDArray[np.intp]] = {}  # camera code a row
+        self._code_of: dict[str, int] = {}  # camera id → small integer (cheap membership)
         self._sightings: dict[str, Sighting] = {}
 
     def window(
@@ -54,12 +57,13 @@ class WindowCache:
         missing = set().union(*(wanted - self._covered.get((by, b), set()) for b in blocks))
         if missing:
             self._fetch(sorted(missing), blocks, by)
-        found = SightingArrays.concat(
-            [self._rows[(by, b)] for b in blocks if (by, b) in self._rows]
-        )
+        kept = [(by, b) for b in blocks if (by, b) in self._rows]
+        found = SightingArrays.concat([self._rows[k] for k in kept])
+        codes = np.concatenate([self._codes[k] for k in kept]) if kept else np.empty(0, np.intp)
+        wanted_codes = np.zeros(len(self._code_of) + 1, dtype=bool)
+        wanted_codes[[self._code_of[c] for c in wanted if c in self._code_of]] = True
         at = found.t_in if by == "t_in" else found.t_out
-        keep = np.isin(found.camera_ids, np.asarray(camera_ids, dtype=str))
-        keep &= (at >= start_s) & (at <= end_s)
+        keep = wanted_codes[codes] & (at >= start_s) & (at <= end_s)
         rows = np.flatnonzero(keep)
         rows = rows[np.lexsort((found.ids[rows], found.t_in[rows]))]
         return found.take(rows)
@@ -76,16 +80,20 @@ class WindowCache:
         fetched = self.source.window(cameras, blocks.start * BLOCK_S, blocks.stop * BLOCK_S, by=by)
         at = fetched.t_in if by == "t_in" else fetched.t_out
         block_of = np.floor(at / BLOCK_S).astype(np.int64)
+        for camera in cameras:
+            self._code_of.setdefault(camera, len(self._code_of))
+        code = self._code_of
+        codes = np.array([code[c] for c in fetched.camera_ids.tolist()], dtype=np.intp)
         for b in blocks:
-            covered = self._covered.setdefault((by, b), set())
-            new = [c for c in cameras if c not in covered]
-            rows = np.flatnonzero(
-                (block_of == b) & np.isin(fetched.camera_ids, np.asarray(new, dtype=str))
-            )
+            key = (by, b)
+            covered = self._covered.setdefault(key, set())
+            new = np.zeros(len(code), dtype=bool)
+            new[[code[c] for c in cameras if c not in covered]] = True
+            rows = np.flatnonzero((block_of == b) & new[codes])
             if rows.size:  # one set of columns a block: a window joins a few blocks, not many parts
-                kept = self._rows.get((by, b))
-                new_rows = fetched.take(rows)
-                self._rows[(by, b)] = (
-                    new_rows if kept is None else SightingArrays.concat([kept, new_rows])
-                )
-            covered.update(new)
+                old = self._rows.get(key)
+                add = fetched.take(rows)
+                self._rows[key] = add if old is None else SightingArrays.concat([old, add])
+                old_codes = self._codes.get(key, np.empty(0, dtype=np.intp))
+                self._codes[key] = np.concatenate([old_codes, codes[rows]])
+            covered.update(cameras)
