@@ -136,14 +136,9 @@ class DirectedTrips:
         if own is None:
             return out
         reach, _ = self._search(sighting.id, own, forward, limit_s)
-        att = self.attachment
-        edges = self.network.edges
-        at = reach[edges.u[att.edge]] if forward else reach[edges.v[att.edge]]
-        best = np.full(att.camera_ids.shape[0], np.inf)
-        np.minimum.at(best, att.camera, at)
-        rows = att.camera_rows(camera_ids.tolist())
+        rows = self.attachment.camera_rows(camera_ids.tolist())
         found = rows >= 0
-        out[found] = best[rows[found]]
+        out[found] = self._nearest(reach, rows[found], forward)
         out[~np.isfinite(out)] = np.nan
         share = float(_class_share(sighting, [sighting])[0])
         return np.asarray(out / share, dtype=np.float64)
@@ -164,13 +159,23 @@ class DirectedTrips:
         if own is None:
             return np.zeros(camera_rows.shape[0])
         reach, _ = self._search(sighting.id, own, forward, math.inf, avoid=True)
+        best = self._nearest(reach, camera_rows, forward, own=own)
+        return np.asarray(np.floor(best / AVOID_PENALTY_S), dtype=np.float64)
+
+    def _nearest(
+        self, reach: FloatArray, camera_rows: NDArray[np.intp], forward: bool, own: int = -1
+    ) -> FloatArray:
+        """Each camera's least search cost to the start (forward) or end of an edge it
+        watches; 0 on the sighting's own edge ``own``, inf where unreached."""
         att = self.attachment
         edges = self.network.edges
-        at = reach[edges.u[att.edge]] if forward else reach[edges.v[att.edge]]
-        at = np.where(att.edge == own, 0.0, at)
-        best = np.full(att.camera_ids.shape[0], np.inf)
-        np.minimum.at(best, att.camera, at)
-        return np.asarray(np.floor(best[camera_rows] / AVOID_PENALTY_S), dtype=np.float64)
+        pairs, owner = att.pairs_of_rows(camera_rows)
+        edge = att.edge[pairs]
+        at = reach[edges.u[edge]] if forward else reach[edges.v[edge]]
+        at = np.where(edge == own, 0.0, at)
+        best = np.full(camera_rows.shape[0], np.inf)
+        np.minimum.at(best, owner, at)
+        return best
 
     def reaching(
         self, camera_id: str, horizon_s: float

@@ -96,6 +96,24 @@ class CameraAttachment:
         """Directed edge rows a camera watches."""
         return self.edge[self.pairs_of(camera_id)]
 
+    @cached_property
+    def _by_camera(self) -> tuple[IntArray, IntArray]:
+        order = np.argsort(self.camera, kind="stable").astype(np.intp)
+        bounds = np.searchsorted(self.camera[order], np.arange(self.camera_ids.shape[0] + 1))
+        return order, bounds.astype(np.intp)
+
+    def pairs_of_rows(self, camera_rows: IntArray) -> tuple[IntArray, IntArray]:
+        """Pair rows of many cameras (by registry row) and, for each, its camera's position."""
+        order, bounds = self._by_camera
+        low, high = bounds[camera_rows], bounds[camera_rows + 1]
+        counts = high - low
+        total = int(counts.sum())
+        if total == 0:
+            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
+        starts = np.repeat(low - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+        owner = np.repeat(np.arange(camera_rows.shape[0]), counts)
+        return order[starts + np.arange(total)], owner.astype(np.intp)
+
     def rows_watching(self, edge_rows: IntArray) -> IntArray:
         """Pair rows of every camera view on any of the edges (by edge, in the given order)."""
         order, sorted_edges = self._by_edge, self._sorted_edges

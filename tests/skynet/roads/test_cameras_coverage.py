@@ -50,6 +50,9 @@ def test_camera_looking_along_the_road_sees_both_directions(line_graph: nx.Multi
     rows = attachment.rows_watching(edges)
     assert sorted(rows.tolist()) == np.flatnonzero(np.isin(attachment.edge, edges)).tolist()
     assert attachment.rows_watching(edges[:1]).size == 0
+    pairs, owner = attachment.pairs_of_rows(np.array([1, 0, 0]))  # away, along, along
+    along = attachment.pairs_of("along").tolist()
+    assert pairs.tolist() == along * 2 and owner.tolist() == [1] * len(along) + [2] * len(along)
 
 
 def test_oneway_road_offers_one_direction() -> None:
