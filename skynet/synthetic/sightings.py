@@ -48,6 +48,9 @@ class SightingNoise:
     time_s: float = 0.2
     #: Share of sightings whose class the detector cannot tell (``vehicle``).
     unknown_class: float = 0.05
+    #: Share of passages the detector misses altogether (a vehicle hidden behind a
+    #: bus, a dirty lens): drawn from a stream of its own, so 0 changes nothing else.
+    missed: float = 0.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,6 +102,7 @@ def simulate_sightings(
         return SimulatedSightings([], {})
     x, y = scenario.city.crs.to_metric([c.lon for c in usable], [c.lat for c in usable])
     rng = np.random.default_rng([scenario.spec.seed, seed, 11])
+    misses = np.random.default_rng([scenario.spec.seed, seed, 12])
     out: list[Sighting] = []
     truth: dict[str, int] = {}
     for camera, cx, cy in zip(usable, x.tolist(), y.tolist(), strict=True):
@@ -115,6 +119,8 @@ def simulate_sightings(
         )
         nearby = traffic.vehicles_on_edges(renderer.watched_edges(), start, end)
         for passage in passages:
+            if noise.missed and misses.random() < noise.missed:
+                continue
             made = _sighting(camera, renderer, traffic, nearby, passage, noise, rng)
             if made is not None:
                 out.append(made)

@@ -29,7 +29,12 @@ from skynet.roads import attach_cameras
 from skynet.roads.network import RoadNetwork
 from skynet.store import ClipRecord, SightingStore
 from skynet.synthetic.scenario import Scenario, ScenarioSpec, build_scenario
-from skynet.synthetic.sightings import SIM_CLIP, SimulatedSightings, simulate_sightings
+from skynet.synthetic.sightings import (
+    SIM_CLIP,
+    SightingNoise,
+    SimulatedSightings,
+    simulate_sightings,
+)
 from skynet.timeline import Linker, SightingPool, Timeline, build_timeline, labelled_pairs
 from skynet.transitions import TransitionModel
 from trackers.sighting import APPEARANCE_DIM, VEHICLE_CLASSES, Evidence, Sighting
@@ -363,11 +368,15 @@ def test_calibrated_on_a_held_out_seed() -> None:
             assert abs(mean - right) < 0.12
 
 
+#: The link models are fitted on sightings of which 5 % are missed, as a detector does.
+FIT_NOISE = SightingNoise(missed=0.05)
+
+
 @pytest.mark.slow
 def test_refit(world: World) -> None:
     """Refits LINK_MODELS (run with -s, paste the printed constants into skynet.linking)."""
     for night in (True, False):
-        simulated = simulate_sightings(world.scenario, night=night)
+        simulated = simulate_sightings(world.scenario, night=night, noise=FIT_NOISE)
         pool = SightingPool(simulated.sightings)
         linker = Linker(world.transitions, world.network, world.registry, pool)
         pairs: LabelledPairs = labelled_pairs(linker, simulated.sightings, simulated.truth)

@@ -10,7 +10,12 @@ import pytest
 from skynet.errors import BadInputError
 from skynet.synthetic.render import in_view
 from skynet.synthetic.scenario import Scenario, ScenarioSpec, build_scenario
-from skynet.synthetic.sightings import SIM_CLIP, SimulatedSightings, simulate_sightings
+from skynet.synthetic.sightings import (
+    SIM_CLIP,
+    SightingNoise,
+    SimulatedSightings,
+    simulate_sightings,
+)
 from trackers.sighting import sighting_id
 
 SPEC = "sample_data/hit_and_run/spec.json"
@@ -127,3 +132,19 @@ def test_bad_window_and_no_online_camera(scenario: Scenario) -> None:
         simulate_sightings(scenario, window=(10.0, 5.0))
     offline = [dataclasses.replace(scenario.cameras[0], status="offline")]
     assert simulate_sightings(scenario, cameras=offline).sightings == []
+
+
+def test_missed_passages_are_left_out(
+    scenario: Scenario,
+    window: tuple[float, float],
+    cameras: list[str],
+    simulated: SimulatedSightings,
+) -> None:
+    chosen = [c for c in scenario.cameras if c.id in cameras]
+    noise = SightingNoise(missed=0.3)
+    thinned = simulate_sightings(scenario, window=window, cameras=chosen, noise=noise)
+    every = {s.id for s in simulated.sightings}
+    kept = {s.id for s in thinned.sightings}
+    assert kept < every
+    assert 0.15 < 1 - len(kept) / len(every) < 0.45
+    assert all(thinned.truth[i] == simulated.truth[i] for i in kept)
