@@ -7,11 +7,15 @@ time (latest; the longer of the camera-to-camera trip and the directed one,
 so a camera round the block is not cut off). The search widens in rings
 (:data:`RING_SHARES` of the horizon): nearer cameras first, and a ring
 holding a link at least :data:`RING_ENOUGH` likely ends it, for a vehicle
-going farther would have passed the cameras that saw this one. Per ring one
-store query fetches the candidates' columns, the :data:`SHORTLIST` best by
-:func:`~skynet.linking.rough_scores` (appearance, time, class) are kept, and
+going farther would have passed the cameras that saw this one. Cameras a
+vehicle could reach only past more than ``MAX_AVOIDED`` watched edges are
+left out at once. Per ring the candidates' columns come from the store
+(through :class:`~skynet._window_cache.WindowCache`: a step fetches only
+cameras and minutes no earlier step asked for), the :data:`SHORTLIST` best
+by :func:`~skynet.linking.rough_scores` (appearance, time, class) are kept
+with every candidate an inner ring measured, and
 :func:`~skynet.linking.score_links` scores them at once; in a city of 70,000
-cameras that keeps a step to milliseconds. A beam search over the candidate
+cameras a step takes about 15 ms. A beam search over the candidate
 DAG keeps the ``beam`` best chains by summed log-odds of their
 links (only links above ``threshold`` are taken), so a chain through every
 camera that saw the target beats one that jumps over some. Each end of the
