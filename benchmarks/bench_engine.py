@@ -136,7 +136,6 @@ def trip(roads: Roads, rng: np.random.Generator, low_m: float, high_m: float) ->
 def passages(
     roads: Roads,
     attachment: CameraAttachment,
-    order: IntArray,
     edges: IntArray,
     start_s: float,
     share: float,
@@ -147,45 +146,30 @@ def passages(
     speed = np.minimum(e.length[edges] / np.maximum(e.travel_time[edges], 1e-6) * share, cap_mps)
     seconds = e.length[edges] / speed
     enter = start_s + np.concatenate([[0.0], np.cumsum(seconds)[:-1]])
-    lo = np.searchsorted(attachment.edge[order], edges, side="left")
-    hi = np.searchsorted(attachment.edge[order], edges, side="right")
-    counts = hi - lo
-    position = np.repeat(np.arange(edges.size), counts)
-    rows = (
-        order[np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True)])]
-        if counts.sum()
-        else np.empty(0, dtype=np.intp)
-    )
+    rows = attachment.rows_watching(edges)
     if rows.size == 0:
         return []
+    at = {edge: i for i, edge in enumerate(edges.tolist())}  # a quickest path repeats no edge
+    position = np.array([at[edge] for edge in attachment.edge[rows].tolist()], dtype=np.intp)
     pace = 1.0 / speed[position]
     t_in = enter[position] + attachment.start_m[rows] * pace
     t_out = enter[position] + attachment.end_m[rows] * pace
     camera = attachment.camera[rows]
     key = np.lexsort((position, camera))
-    camera, position, t_in, t_out, rows = (
-        camera[key],
-        position[key],
-        t_in[key],
-        t_out[key],
-        rows[key],
-    )
+    camera, position, t_in, t_out = camera[key], position[key], t_in[key], t_out[key]
+    # a run: one camera on consecutive edges of the trip
     new = np.concatenate([[True], (camera[1:] != camera[:-1]) | (position[1:] - position[:-1] > 1)])
-    group = np.cumsum(new) - 1
-    out = []
-    for g in range(int(group[-1]) + 1):
-        members = np.flatnonzero(group == g)
-        first, last = members[0], members[-1]
-        out.append(
-            (
-                int(camera[first]),
-                float(t_in[members].min()),
-                float(t_out[members].max()),
-                int(edges[position[first]]),
-                int(edges[position[last]]),
-            )
-        )
-    return out
+    first = np.flatnonzero(new)
+    last = np.concatenate([first[1:], [camera.size]]) - 1
+    runs = zip(
+        camera[first].tolist(),
+        np.minimum.reduceat(t_in, first).tolist(),
+        np.maximum.reduceat(t_out, first).tolist(),
+        edges[position[first]].tolist(),
+        edges[position[last]].tolist(),
+        strict=True,
+    )
+    return list(runs)
 
 
 def make_sighting(
@@ -223,7 +207,6 @@ def fleet_sightings(
     args: argparse.Namespace,
 ) -> tuple[list[Sighting], list[str], list[int]]:
     """The target's and the background trips' sightings; the target's ids and edges."""
-    order = np.argsort(attachment.edge, kind="stable").astype(np.intp)
     span = args.span_h * 3600.0
     out: list[Sighting] = []
     target_ids: list[str] = []
@@ -245,7 +228,7 @@ def fleet_sightings(
         share *= float(rng.uniform(0.85, 1.0))
         for number, (cam, t_in, t_out, e_in, e_out) in enumerate(
             sorted(
-                passages(roads, attachment, order, edges, start, share, cap / 3.6),
+                passages(roads, attachment, edges, start, share, cap / 3.6),
                 key=lambda p: p[1],
             )
         ):

@@ -71,7 +71,7 @@ class DirectedTrips:
         times = np.full(len(others), np.nan)
         passed = np.full(len(others), np.nan)
         labels = edge_rows_by_label(self.network)
-        own = labels.get((sighting.exit_edge if forward else sighting.entry_edge) or "")
+        own = self._own_edge(sighting, forward)
         if own is None:
             return times, passed
         reach, _ = self._search(sighting.id, own, forward, limit_s)
@@ -130,9 +130,7 @@ class DirectedTrips:
         """Free-flow seconds from the sighting's own edge to the nearest edge each camera
         watches (forward), or from it back to the sighting (backward); NaN where unknown."""
         out = np.full(camera_ids.shape[0], np.nan)
-        own = edge_rows_by_label(self.network).get(
-            (sighting.exit_edge if forward else sighting.entry_edge) or ""
-        )
+        own = self._own_edge(sighting, forward)
         if own is None:
             return out
         reach, _ = self._search(sighting.id, own, forward, limit_s)
@@ -154,13 +152,17 @@ class DirectedTrips:
         once, before any of its sightings is fetched. Cameras on the sighting's own
         edge count 0; with no edge label nothing is known (0 for all).
         """
-        labels = edge_rows_by_label(self.network)
-        own = labels.get((sighting.exit_edge if forward else sighting.entry_edge) or "")
+        own = self._own_edge(sighting, forward)
         if own is None:
             return np.zeros(camera_rows.shape[0])
         reach, _ = self._search(sighting.id, own, forward, math.inf, avoid=True)
         best = self._nearest(reach, camera_rows, forward, own=own)
         return np.asarray(np.floor(best / AVOID_PENALTY_S), dtype=np.float64)
+
+    def _own_edge(self, sighting: Sighting, forward: bool) -> int | None:
+        """The edge row the vehicle left the view on (forward) or entered it on; None unknown."""
+        label = sighting.exit_edge if forward else sighting.entry_edge
+        return edge_rows_by_label(self.network).get(label or "")
 
     def _nearest(
         self, reach: FloatArray, camera_rows: NDArray[np.intp], forward: bool, own: int = -1
@@ -189,8 +191,8 @@ class DirectedTrips:
         Metres are those of the shortest road, a lower bound of the quickest's.
         """
         att = self.attachment
-        known = att.camera_rows([camera_id])[0] >= 0
-        mine = att.edges_of(camera_id) if known else np.empty(0, dtype=np.intp)
+        me = int(att.camera_rows([camera_id])[0])
+        mine = att.edges_of(camera_id) if me >= 0 else np.empty(0, dtype=np.intp)
         if mine.size == 0:
             return np.empty(0, dtype=str), np.empty(0), np.empty(0), np.empty(0, dtype=np.intp)
         edges = self.network.edges
@@ -206,7 +208,6 @@ class DirectedTrips:
         np.minimum.at(best, att.camera, at)
         far = np.full(att.camera_ids.shape[0], np.inf)
         np.minimum.at(far, att.camera, metres[edges.v[att.edge]])
-        me = np.flatnonzero(att.camera_ids == camera_id)
         best[me] = np.inf
         rows = np.flatnonzero(np.isfinite(best) & (best <= horizon_s))
         rows = rows[np.argsort(best[rows], kind="stable")]

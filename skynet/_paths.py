@@ -23,7 +23,7 @@ from typing import Final
 import networkx as nx
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import csr_matrix, hstack, vstack
+from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from skynet.errors import BadInputError
@@ -288,13 +288,15 @@ def _bounded(
     starts, where = np.unique(nodes, return_inverse=True)
     least = np.full(starts.size, np.inf)
     np.minimum.at(least, where, offsets)  # a sparse matrix would add duplicates up
-    # scipy drops explicit zeros from a CSR built this way: a nanosecond keeps them edges
-    virtual = csr_matrix(
-        (least + _EPSILON_S, (np.zeros(starts.size, dtype=np.intp), starts)), shape=(1, size)
-    )
-    augmented = vstack(
-        [hstack([matrix, csr_matrix((size, 1))]), hstack([virtual, csr_matrix((1, 1))])],
-        format="csr",
+    # the virtual source is one more CSR row (no edges into it); a nanosecond on its
+    # edges keeps a zero offset an edge
+    augmented = csr_matrix(
+        (
+            np.concatenate([matrix.data, least + _EPSILON_S]),
+            np.concatenate([matrix.indices, starts]),
+            np.concatenate([matrix.indptr, [matrix.indptr[-1] + starts.size]]),
+        ),
+        shape=(size + 1, size + 1),
     )
     reach = dijkstra(augmented, indices=size, limit=budget_s + _EPSILON_S)
     return np.asarray(reach[:size] - _EPSILON_S, dtype=np.float64)

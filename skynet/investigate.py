@@ -77,7 +77,7 @@ class Investigation:
             msg = "no road network in the database: import one first (skynet roads import FILE)"
             raise NotFoundError(msg) from None
         store = SightingStore(engine)
-        if store.count() == 0:
+        if store.is_empty():
             msg = "the sighting store is empty: ingest footage first (skynet ingest PATH)"
             raise NotFoundError(msg)
         step("attaching cameras to roads")

@@ -139,6 +139,12 @@ class SightingStore:
         except SQLAlchemyError as exc:
             raise store_error(self.engine, exc) from None
 
+    def is_empty(self) -> bool:
+        """Whether no sighting is stored (one row read, where counting reads them all)."""
+        with self._connect() as connection:
+            query = sa.select(sightings_table.c.id).limit(1)
+            return connection.execute(query).first() is None
+
     def count(self) -> int:
         with self._connect() as connection:
             query = sa.select(sa.func.count()).select_from(sightings_table)

@@ -218,6 +218,7 @@ class Linker:
     _detours: set[tuple[str, str]] = field(default_factory=set)
     _direct: dict[tuple[str, str], tuple[float, float, float]] = field(default_factory=dict)
     _near: dict[tuple[str, bool], Neighbours] = field(default_factory=dict)
+    _reachable: dict[tuple[str, bool], Neighbours] = field(default_factory=dict)
     _windows: WindowCache | None = None
 
     def model_for(self, sighting: Sighting) -> LinkModel:
@@ -265,6 +266,23 @@ class Linker:
         if rows is None:
             rows = self.registry.rows(to_ids.tolist()).astype(np.intp)
         return to_ids, flow, dist, rows
+
+    def _cameras_for(self, sighting: Sighting, forward: bool) -> Neighbours:
+        """The camera's neighbours this sighting's vehicle could reach without passing more
+        cameras than a chain survives, their trips adjusted (same edge, straight line);
+        kept per sighting, for every ring of its search."""
+        key = (sighting.id, forward)
+        if key not in self._reachable:
+            camera = sighting.camera_id
+            to_ids, flow, dist, rows = self._neighbours(camera, forward)
+            if self.directed and to_ids.shape[0]:
+                passable = self._directed_trips().least_passed(sighting, rows, forward=forward)
+                near = passable <= MAX_AVOIDED
+                to_ids, flow, dist, rows = to_ids[near], flow[near], dist[near], rows[near]
+            flow, dist = self._shortcut(camera, to_ids, rows, flow, dist, forward)
+            flow, dist = self._same_edge(camera, to_ids, flow, dist, forward)
+            self._reachable[key] = (to_ids, flow, dist, rows)
+        return self._reachable[key]
 
     def _attached(self) -> CameraAttachment:
         if self.attachment is None:
@@ -415,14 +433,7 @@ class Linker:
         the cameras within that free-flow time (default: the whole horizon); the
         candidates with ids in ``keep_ids`` are measured whatever their rough score.
         """
-        camera = sighting.camera_id
-        to_ids, flow, dist, rows = self._neighbours(camera, forward)
-        if self.directed and to_ids.shape[0]:  # not past more cameras than a chain survives
-            passable = self._directed_trips().least_passed(sighting, rows, forward=forward)
-            near = passable <= MAX_AVOIDED
-            to_ids, flow, dist, rows = to_ids[near], flow[near], dist[near], rows[near]
-        flow, dist = self._shortcut(camera, to_ids, rows, flow, dist, forward)
-        flow, dist = self._same_edge(camera, to_ids, flow, dist, forward)
+        to_ids, flow, dist, _ = self._cameras_for(sighting, forward)
         if within_s is not None:
             near = flow <= within_s
             to_ids, flow, dist = to_ids[near], flow[near], dist[near]

@@ -85,7 +85,8 @@ class CameraAttachment:
         except KeyError:
             msg = f"no camera with id {camera_id!r} in the registry"
             raise NotFoundError(msg) from None
-        return np.flatnonzero(self.camera == row)
+        order, bounds = self._by_camera
+        return np.sort(order[bounds[row] : bounds[row + 1]])
 
     def camera_rows(self, camera_ids: Sequence[str]) -> IntArray:
         """Row in :attr:`camera_ids` of each id (-1 for an id not in the registry)."""

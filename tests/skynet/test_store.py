@@ -50,24 +50,31 @@ def clip(camera: str, name: str) -> ClipRecord:
 def test_round_trip_and_idempotent_reingest(tmp_path: Path) -> None:
     store = SightingStore(str(tmp_path / "s.db"))
     sightings = make_sightings("C1", "a.avi", 7)
+    assert store.is_empty()
     assert store.add_clip(clip("C1", "a.avi"), sightings) == 7
     assert store.has_clip("C1:a.avi") and not store.has_clip("C1:b.avi")
     again = SightingStore(str(tmp_path / "s.db"))
     assert again.add_clip(clip("C1", "a.avi"), sightings) == 0
-    assert again.count() == 7
+    assert again.count() == 7 and not again.is_empty()
     back = {s.id: s for s in again.find()}
     assert all(back[s.id] == s for s in sightings)
     assert again.get(sightings[3].id) == sightings[3]
     assert [c.name for c in again.clips()] == ["a.avi"]
 
 
-def test_window_and_camera_queries_match_brute_force(tmp_path: Path) -> None:
+def three_cameras(tmp_path: Path, per_camera: int) -> tuple[SightingStore, list[Sighting]]:
+    """A store holding one clip of ``per_camera`` sightings at each of C1, C2, C3."""
     store = SightingStore(str(tmp_path / "s.db"))
-    everything = []
+    everything: list[Sighting] = []
     for camera in ("C1", "C2", "C3"):
-        batch = make_sightings(camera, "x.avi", 30, seed=len(everything))
+        batch = make_sightings(camera, "x.avi", per_camera, seed=len(everything))
         store.add_clip(clip(camera, "x.avi"), batch)
         everything += batch
+    return store, everything
+
+
+def test_window_and_camera_queries_match_brute_force(tmp_path: Path) -> None:
+    store, everything = three_cameras(tmp_path, 30)
     start, end = 1_773_000_200.0, 1_773_000_300.0
     got = store.find(camera_ids=["C1", "C3"], start_s=start, end_s=end)
     expected = sorted(
@@ -85,12 +92,7 @@ def test_window_and_camera_queries_match_brute_force(tmp_path: Path) -> None:
 def test_window_columns_match_the_sightings_and_the_in_memory_pool(
     tmp_path: Path, by: TimeSide
 ) -> None:
-    store = SightingStore(str(tmp_path / "s.db"))
-    everything = []
-    for camera in ("C1", "C2", "C3"):
-        batch = make_sightings(camera, "x.avi", 40, seed=len(everything))
-        store.add_clip(clip(camera, "x.avi"), batch)
-        everything += batch
+    store, everything = three_cameras(tmp_path, 40)
     start, end = 1_773_000_150.0, 1_773_000_400.0
     columns = store.window(["C1", "C3"], start, end, by=by)
     expected = SightingArrays.from_sightings(

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from camera_registry.camera import Camera
 from skynet.errors import BadInputError
 from skynet.synthetic.render import in_view
 from skynet.synthetic.scenario import Scenario, ScenarioSpec, build_scenario
@@ -41,20 +42,23 @@ def cameras(scenario: Scenario, window: tuple[float, float]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
+def chosen(scenario: Scenario, cameras: list[str]) -> list[Camera]:
+    return [c for c in scenario.cameras if c.id in cameras]
+
+
+@pytest.fixture(scope="module")
 def simulated(
-    scenario: Scenario, window: tuple[float, float], cameras: list[str]
+    scenario: Scenario, window: tuple[float, float], chosen: list[Camera]
 ) -> SimulatedSightings:
-    chosen = [c for c in scenario.cameras if c.id in cameras]
     return simulate_sightings(scenario, window=window, cameras=chosen)
 
 
 def test_same_inputs_give_the_same_sightings(
     scenario: Scenario,
     window: tuple[float, float],
-    cameras: list[str],
+    chosen: list[Camera],
     simulated: SimulatedSightings,
 ) -> None:
-    chosen = [c for c in scenario.cameras if c.id in cameras]
     again = simulate_sightings(scenario, window=window, cameras=chosen)
     assert [s.id for s in again.sightings] == [s.id for s in simulated.sightings]
     assert all(a == b for a, b in zip(again.sightings, simulated.sightings, strict=True))
@@ -137,10 +141,9 @@ def test_bad_window_and_no_online_camera(scenario: Scenario) -> None:
 def test_missed_passages_are_left_out(
     scenario: Scenario,
     window: tuple[float, float],
-    cameras: list[str],
+    chosen: list[Camera],
     simulated: SimulatedSightings,
 ) -> None:
-    chosen = [c for c in scenario.cameras if c.id in cameras]
     noise = SightingNoise(missed=0.3)
     thinned = simulate_sightings(scenario, window=window, cameras=chosen, noise=noise)
     every = {s.id for s in simulated.sightings}
