@@ -19,53 +19,22 @@ Example: python benchmarks/bench_scenario.py --workers 2
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-
-import numpy as np
 
 from camera_registry.store import RegistryStore
 from skynet.ingest import ingest, plan_jobs, stored_watched_edges
 from skynet.investigate import Investigation
 from skynet.roads import RoadStore
 from skynet.routes import edge_f1, shortest_path_route
-from skynet.synthetic.footage import TRACK_MAP, plan_clips, render_footage
+from skynet.synthetic.footage import plan_clips, render_footage
+from skynet.synthetic.footage_truth import vehicles_of
 from skynet.synthetic.scenario import Scenario, ScenarioSpec, build_scenario
-from trackers.association import iou_matrix
-from trackers.mot import MotRecords, read_mot
-from trackers.sighting import Sighting
 
 SPEC = Path(__file__).resolve().parent.parent / "sample_data" / "hit_and_run" / "spec.json"
 DEFAULT_OUT = Path(__file__).resolve().parent / "_out" / "hit_and_run"
-MATCH_IOU = 0.3
-
-
-def vehicle_of(sightings: Sequence[Sighting], footage: Path) -> dict[str, int]:
-    """Ground-truth vehicle of each sighting (-1: no vehicle there), for scoring only."""
-    track_vehicle: dict[tuple[str, int], int] = {}
-    with (footage / TRACK_MAP).open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            track_vehicle[(row["clip"], int(row["track_id"]))] = int(row["vehicle_id"])
-    truth_cache: dict[str, MotRecords] = {}
-    out: dict[str, int] = {}
-    for s in sightings:
-        clip = s.evidence.clip.removesuffix(".avi")
-        if clip not in truth_cache:
-            truth_cache[clip] = read_mot(footage / f"{clip}.gt.txt")
-        records = truth_cache[clip]
-        rows = records.frames == s.evidence.frame_index + 1
-        out[s.id] = -1
-        if rows.any():
-            boxes = records.boxes[rows]
-            overlap = iou_matrix(np.asarray([s.evidence.bbox], dtype=np.float64), boxes)[0]
-            best = int(np.argmax(overlap))
-            if overlap[best] >= MATCH_IOU:
-                track = int(records.ids[rows][best])
-                out[s.id] = track_vehicle.get((clip, track), -1)
-    return out
 
 
 def _progress(what: str, done: int, total: int) -> None:
@@ -87,7 +56,7 @@ def prepare(scenario: Scenario, out: Path, workers: int | None) -> tuple[str, di
         done[0] += getattr(clip, "n_frames", 0)
         _progress("rendering footage (frames)", done[0], total)
 
-    render_footage(scenario, out / "footage", on_clip=rendered)
+    render_footage(scenario, out / "footage", workers=workers, on_clip=rendered)
     timings["render_s"] = time.perf_counter() - began
     db = out / "case.db"
     for suffix in ("", "-wal", "-shm"):
@@ -127,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     world = Investigation.open(db, cache=args.out / "transitions")
     timings["open_s"] = time.perf_counter() - began
     every = world.store.find()
-    vehicles = vehicle_of(every, args.out / "footage")
+    vehicles = vehicles_of(every, args.out / "footage")
     target = scenario.target_id
     at_crash = [s for s in every if s.camera_id == "P01-CRASH" and vehicles[s.id] == target]
     if not at_crash:

@@ -22,3 +22,8 @@ def sample_data_dir() -> Path:
 def sample_registry_path() -> Path:
     """The hand-made sample camera registry used by the demo and the tests."""
     return sample_data_dir() / "cameras.geojson"
+
+
+def sample_scenario_spec() -> Path:
+    """The hit-and-run scenario's spec (``sample_data/hit_and_run/spec.json``)."""
+    return sample_data_dir() / "hit_and_run" / "spec.json"

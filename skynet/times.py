@@ -18,7 +18,9 @@ def parse_time(text: str, field: str = "time") -> float:
     return moment.timestamp()
 
 
-def format_time(seconds: float, offset_hours: float = 0.0) -> str:
-    """ISO 8601 with the given UTC offset, to the millisecond."""
+def format_time(
+    seconds: float, offset_hours: float = 0.0, *, timespec: str = "milliseconds"
+) -> str:
+    """ISO 8601 with the given UTC offset, to the millisecond (or ``timespec``)."""
     zone = UTC if offset_hours == 0 else timezone(timedelta(hours=offset_hours))
-    return datetime.fromtimestamp(seconds, zone).isoformat(timespec="milliseconds")
+    return datetime.fromtimestamp(seconds, zone).isoformat(timespec=timespec)

@@ -1,7 +1,8 @@
-"""``skynet cameras``: import, list, show and export the camera registry."""
+"""``skynet cameras``: import, list, show, export and summarise the camera registry."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 import sys
@@ -14,6 +15,7 @@ from rich.table import Table
 
 from camera_registry import Camera, CameraRegistry, RegistryStore, SiteCRS, read_cameras
 from camera_registry.io import camera_feature, to_geojson, write_cameras, write_csv
+from camera_registry.summary import summarise
 from skynet.cli._common import DbOption, FormatOption, OutputFormat, print_json, stderr, stdout
 from skynet.errors import BadInputError
 
@@ -214,3 +216,37 @@ def _emit(cameras: list[Camera], registry: CameraRegistry, output: OutputFormat)
                 c.area or "",
             )
         stdout.print(table)
+
+
+@app.command("summary")
+def summary(output: FormatOption = OutputFormat.table, db: DbOption = None) -> None:
+    """Counts by kind and status, extent, and watched ground per area.
+
+    Example: skynet cameras summary --format json
+    """
+    figures = summarise(RegistryStore(db).load())
+    if output is not OutputFormat.table:
+        print_json(dataclasses.asdict(figures))
+        return
+    west, south, east, north = figures.bbox
+    stdout.print(
+        f"{figures.cameras} cameras, working CRS {figures.working_crs}, "
+        f"extent {figures.extent_km[0]:.1f} × {figures.extent_km[1]:.1f} km "
+        f"(lon {west:.4f}…{east:.4f}, lat {south:.4f}…{north:.4f}); "
+        f"{figures.with_homography} calibrated (homography)"
+    )
+    kinds = ", ".join(f"{n} {k}" for k, n in figures.by_kind.items())
+    states = ", ".join(f"{n} {s}" for s, n in figures.by_status.items())
+    stdout.print(f"kinds: {kinds}; status: {states} ({figures.online_share:.0%} online)")
+    table = Table(title="Coverage by area")
+    for column in ("area", "cameras", "online", "watched ground m²"):
+        table.add_column(column, justify="right" if column != "area" else "left")
+    for area in figures.areas:
+        table.add_row(area.area, str(area.cameras), str(area.online), f"{area.watched_m2:,.0f}")
+    stdout.print(table)
+    lost = figures.watched_m2 - figures.watched_online_m2
+    stdout.print(
+        f"watched ground: {figures.watched_m2:,.0f} m² in all, "
+        f"{figures.watched_online_m2:,.0f} m² by online cameras "
+        f"({lost:,.0f} m² blind while offline/unknown cameras stay down)"
+    )

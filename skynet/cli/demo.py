@@ -1,81 +1,191 @@
-"""``skynet demo``: the first thing a new user runs, on the bundled sample data."""
+"""``skynet demo``: the bundled hit-and-run investigation, end to end, in about a minute."""
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.progress import TaskID
 from rich.table import Table
 
-from camera_registry import RegistryStore, SiteCRS, read_cameras
-from camera_registry.summary import RegistrySummary, summarise
-from skynet.cli._common import DbOption, progress, stderr, stdout
-from skynet.sample_data import sample_registry_path
+from skynet.cli._common import OutputFormat, print_json, progress, stderr, stdout
+from skynet.demo import DemoRun, default_cache, run_demo
+from skynet.demo_outputs import (
+    accuracy_facts,
+    prepare_out,
+    summary_facts,
+    window_text,
+    write_outputs,
+)
+from skynet.sample_data import sample_scenario_spec
+from skynet.times import format_time
+
+_STAGES = {"render": "rendering footage (frames)", "ingest": "ingesting clips"}
 
 
 def demo(
-    db: DbOption = None,
-    registry_file: Annotated[
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for route.geojson, route.png and report.html.")
+    ] = Path("skynet-demo"),
+    cache: Annotated[
         Path | None,
-        typer.Option("--registry", help="Camera file to use instead of the bundled sample."),
+        typer.Option(
+            "--cache",
+            help="Footage and store kept between runs (default: the user data folder's demo/).",
+            show_default=False,
+        ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=1, help="Processes rendering and ingesting (default: cores)."
+        ),
+    ] = None,
+    cameras: Annotated[
+        int | None,
+        typer.Option(
+            "--cameras",
+            min=2,
+            help="Only the first N (>= 2) cameras that saw the escape (a quick, partial run).",
+        ),
+    ] = None,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Ingest again into a new store (footage is kept).")
+    ] = False,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="table for people; json for scripts.")
+    ] = OutputFormat.table,
 ) -> None:
-    """Load the bundled sample camera registry and print its summary and coverage.
+    """Investigate the bundled night hit-and-run: 170 cameras, a 21.9 km escape.
 
-    Runs on a throw-away SQLite database unless --db names one.
+    Renders every online camera's footage (cached), ingests it in parallel,
+    seeds from the crash-scene camera's first sighting after the crash,
+    follows the three-wheeler, reconstructs its route with alternatives,
+    ranks the cameras to open next and scores it all against the ground
+    truth. Writes route.geojson (opens in QGIS), route.png and report.html.
 
-    Example: skynet demo
+    Example: skynet demo --out ./skynet-demo
     """
-    source = registry_file or sample_registry_path()
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="skynet-demo-") as scratch:
-        url = db or str(Path(scratch) / "demo.db")
-        with progress() as bar:
-            task = bar.add_task("sample registry", total=4)
-            loaded = read_cameras(source)
-            bar.update(task, advance=1, description="importing")
-            site = SiteCRS.from_user_input(loaded.working_crs) if loaded.working_crs else None
-            store = RegistryStore(url)
-            store.import_cameras(loaded.cameras, site)
-            bar.update(task, advance=1, description="loading")
-            registry = store.load()
-            bar.update(task, advance=1, description="coverage")
-            summary = summarise(registry)
-            bar.update(task, advance=1, description="done")
-            store.engine.dispose()
-    _print_summary(summary, source, time.perf_counter() - started)
+    prepare_out(out)  # a folder that cannot be written fails now, not after the run
+    with progress() as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def advance(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(_STAGES.get(stage, stage), total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        run = run_demo(
+            sample_scenario_spec(),
+            cache or default_cache(),
+            workers=workers,
+            cameras=cameras,
+            fresh=fresh,
+            on_progress=advance,
+        )
+    with stderr.status("writing the map and the report"):
+        paths = write_outputs(run, out)
+    seconds = time.perf_counter() - started
+    if output is OutputFormat.table:
+        _print(run, paths, seconds)
+    else:
+        print_json(_as_json(run, paths, seconds))
 
 
-def _print_summary(summary: RegistrySummary, source: Path, seconds: float) -> None:
-    stdout.print(f"[bold]Skynet demo[/bold] — camera registry from {source}")
-    west, south, east, north = summary.bbox
+def _print(run: DemoRun, paths: dict[str, Path], seconds: float) -> None:
+    route = run.result.route
+    assert route is not None
+    offset = run.utc_offset_h
+    stdout.print(f"[bold]Skynet demo — {run.scenario.spec.description}[/bold]")
     stdout.print(
-        f"{summary.cameras} cameras, working CRS {summary.working_crs}, "
-        f"extent {summary.extent_km[0]:.1f} × {summary.extent_km[1]:.1f} km "
-        f"(lon {west:.4f}…{east:.4f}, lat {south:.4f}…{north:.4f}); "
-        f"{summary.with_homography} calibrated (homography)"
+        f"footage: {run.clips} clips, {run.frames:,} frames from "
+        f"{run.recorded_cameras} cameras; "
+        f"{run.sightings_added:,} new sightings stored"
     )
-    kinds = ", ".join(f"{n} {k}" for k, n in summary.by_kind.items())
-    states = ", ".join(f"{n} {s}" for s, n in summary.by_status.items())
-    stdout.print(f"kinds: {kinds}; status: {states} ({summary.online_share:.0%} online)")
-    table = Table(title="Coverage by area")
-    for column in ("area", "cameras", "online", "watched ground m²"):
-        table.add_column(column, justify="right" if column != "area" else "left")
-    for area in summary.areas:
-        table.add_row(area.area, str(area.cameras), str(area.online), f"{area.watched_m2:,.0f}")
-    table.add_row(
-        "[bold]all[/bold]",
-        str(summary.cameras),
-        str(summary.by_status.get("online", 0)),
-        f"{summary.watched_m2:,.0f}",
-    )
+    for name, value in summary_facts(run):
+        stdout.print(f"  {name}: {value}")
+    table = Table(title="Where the target was seen")
+    for column in ("#", "time", "camera", "class", "link p"):
+        table.add_column(column, justify="right" if column in ("#", "link p") else "left")
+    for number, entry in enumerate(run.result.timeline.entries, 1):
+        p = entry.link_probability
+        table.add_row(
+            str(number),
+            format_time(entry.sighting.t_in, offset)[11:19],
+            entry.sighting.camera_id,
+            entry.sighting.vehicle_class,
+            "seed" if p is None else f"{p:.2f}",
+        )
     stdout.print(table)
-    lost = summary.watched_m2 - summary.watched_online_m2
-    stdout.print(
-        f"watched ground: {summary.watched_m2:,.0f} m² in all, {summary.watched_online_m2:,.0f} m² "
-        f"by online cameras ({lost:,.0f} m² blind while offline/unknown cameras stay down)"
+    if not route.alternatives:
+        stdout.print("alternatives: none (no other road path fits the observed times)")
+    for rank, alternative in enumerate(route.alternatives, 1):
+        stdout.print(
+            f"alternative {rank}: {alternative.length_m / 1000:.2f} km, "
+            f"probability {alternative.probability:.2f}"
+        )
+    if run.next_cameras:
+        stdout.print("[bold]Cameras to open next[/bold] (after the last sighting):")
+    for camera in run.next_cameras[:5]:
+        stdout.print(
+            f"  {camera.camera_id:<10} {window_text(camera, offset)}  {camera.share:>4.0%}  "
+            f"{camera.reason}"
+        )
+    stdout.print("[bold]Accuracy against the ground truth[/bold]")
+    for name, value in accuracy_facts(run):
+        stdout.print(f"  {name}: {value}")
+    for kind, path in paths.items():
+        stdout.print(f"{kind}: {path}")
+    t = run.timings
+    stderr.print(
+        f"demo finished in {seconds:.1f} s (render {t['render_s']:.1f} s, ingest "
+        f"{t['ingest_s']:.1f} s, seed → route {t['query_s']:.2f} s)"
     )
-    stderr.print(f"demo finished in {seconds:.1f} s")
+
+
+def _as_json(run: DemoRun, paths: dict[str, Path], seconds: float) -> dict[str, Any]:
+    route = run.result.route
+    assert route is not None
+    a = run.accuracy
+    return {
+        "seed_id": run.seed.id,
+        "target_id": run.result.target_id,
+        "audit_id": run.result.audit_id,
+        "route_length_m": route.length_m,
+        "route_probability": route.probability,
+        "sightings": [
+            {
+                "id": e.sighting.id,
+                "camera_id": e.sighting.camera_id,
+                "t_in": format_time(e.sighting.t_in, run.utc_offset_h),
+                "link_probability": e.link_probability,
+            }
+            for e in run.result.timeline.entries
+        ],
+        "alternatives": [
+            {"length_m": alt.length_m, "probability": alt.probability} for alt in route.alternatives
+        ],
+        "next_cameras": [
+            {
+                "camera_id": c.camera_id,
+                "window_start": format_time(c.window_start_s, run.utc_offset_h),
+                "window_end": format_time(c.window_end_s, run.utc_offset_h),
+                "share": c.share,
+                "reason": c.reason,
+            }
+            for c in run.next_cameras
+        ],
+        "accuracy": {
+            "edge_f1": a.edge_f1,
+            "length_error": a.length_error,
+            "cameras_saw": a.cameras_saw,
+            "cameras_linked": a.cameras_linked,
+            "wrong_sightings": a.wrong_sightings,
+            "lookalikes_linked": a.lookalikes_linked,
+        },
+        "outputs": {kind: str(path) for kind, path in paths.items()},
+        "timings_s": {**run.timings, "total_s": seconds},
+    }

@@ -17,7 +17,9 @@ import csv
 import dataclasses
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -39,7 +41,7 @@ MANIFEST: Final = "manifest.json"
 RENDER_CACHE: Final = "render_cache.json"
 #: Version of how clips are planned, rendered and written, beyond what the spec
 #: says: bump it whenever that changes, so that folders rendered before re-render.
-RENDER_VERSION: Final = 2
+RENDER_VERSION: Final = 3
 #: Every clip's MOT track id → vehicle id (ground truth across cameras).
 TRACK_MAP: Final = "track_map.csv"
 #: Step (s) at which vehicles are checked against a camera's picture when planning.
@@ -81,9 +83,13 @@ def recording_window(scenario: Scenario, margin_s: float = 60.0) -> tuple[float,
     return depart - margin_s, arrive + margin_s
 
 
-def plan_clips(scenario: Scenario, cameras: Iterable[Camera] | None = None) -> list[Clip]:
-    """Clips every online camera records over the recording window."""
-    start, end = recording_window(scenario)
+def plan_clips(
+    scenario: Scenario,
+    cameras: Iterable[Camera] | None = None,
+    window: tuple[float, float] | None = None,
+) -> list[Clip]:
+    """Clips every online camera records over ``window`` (the recording window)."""
+    start, end = window or recording_window(scenario)
     footage = scenario.spec.footage
     x, y = scenario.city.crs.to_metric(
         [c.lon for c in scenario.cameras], [c.lat for c in scenario.cameras]
@@ -187,10 +193,16 @@ def render_footage(
     folder: str | Path,
     *,
     cameras: Iterable[Camera] | None = None,
+    window: tuple[float, float] | None = None,
+    workers: int | None = 1,
     on_clip: Callable[[Clip], None] | None = None,
 ) -> list[Clip]:
     """Render the planned clips into ``folder``, keeping those already rendered
-    there from the same spec and renderer (see :func:`footage_fingerprint`)."""
+    there from the same spec and renderer (see :func:`footage_fingerprint`).
+
+    ``workers`` processes render one camera each at a time (``None``: one per
+    core); the folder's cache index is kept by this process alone.
+    """
     root = Path(folder)
     fingerprint = footage_fingerprint(scenario)
     try:
@@ -198,40 +210,32 @@ def render_footage(
         cache = _RenderCache(root, fingerprint)
     except OSError as exc:
         raise BadInputError(f"cannot write the footage folder ({exc})", source=str(root)) from None
-    plan = plan_clips(scenario, cameras)
-    footage = scenario.spec.footage
-    streets = scenario.traffic.streets
-    by_id = {c.id: c for c in scenario.cameras}
-    renderers: dict[str, CameraRenderer] = {}
+    plan = plan_clips(scenario, cameras, window)
+    todo: dict[str, list[Clip]] = {}
     for clip in plan:
-        video = root / f"{clip.name}.avi"
-        truth_path = root / f"{clip.name}.gt.txt"
-        if not cache.has(clip, video, truth_path):
-            video.parent.mkdir(parents=True, exist_ok=True)
-            if clip.camera_id not in renderers:
-                renderers.clear()  # one camera's static scene at a time
-                renderers[clip.camera_id] = CameraRenderer(
-                    by_id[clip.camera_id],
-                    streets,
-                    night=footage.night,
-                    size=(footage.width, footage.height),
-                    seed=scenario.spec.seed,
-                )
-            partial = video.with_suffix(".part.avi")
-            truth = record_clip(
-                renderers[clip.camera_id],
-                scenario.traffic,
-                start_s=clip.start_s,
-                n_frames=clip.n_frames,
-                fps=clip.fps,
-                video_path=partial,
-            )
-            write_mot(truth_path, as_records(truth.rows))
-            partial.replace(video)  # the video appears only when whole
-            cache.add(clip)
+        if cache.has(clip, root / f"{clip.name}.avi", root / f"{clip.name}.gt.txt"):
+            if on_clip is not None:
+                on_clip(clip)
+        else:
+            todo.setdefault(clip.camera_id, []).append(clip)
+
+    def finished(clip: Clip) -> None:
+        cache.add(clip)
         if on_clip is not None:
             on_clip(clip)
+
+    count = min(workers or os.cpu_count() or 1, len(todo))
+    if count <= 1:
+        for clips in todo.values():
+            _render_camera(scenario, root, clips, finished)
+    else:
+        with ProcessPoolExecutor(count, initializer=_adopt, initargs=(scenario,)) as pool:
+            futures = [pool.submit(_render_in_worker, str(root), c) for c in todo.values()]
+            for future in as_completed(futures):
+                for clip in future.result():
+                    finished(clip)
     _write_track_map(root, plan)
+    footage = scenario.spec.footage
     manifest = {
         "scenario": scenario.spec.name,
         "seed": scenario.spec.seed,
@@ -243,6 +247,50 @@ def render_footage(
     }
     (root / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     return plan
+
+
+def _render_camera(
+    scenario: Scenario, root: Path, clips: list[Clip], done: Callable[[Clip], None]
+) -> None:
+    """Render one camera's clips: video beside its MOT truth, each file whole or absent."""
+    footage = scenario.spec.footage
+    camera = next(c for c in scenario.cameras if c.id == clips[0].camera_id)
+    renderer = CameraRenderer(
+        camera,
+        scenario.traffic.streets,
+        night=footage.night,
+        size=(footage.width, footage.height),
+        seed=scenario.spec.seed,
+    )
+    for clip in clips:
+        video = root / f"{clip.name}.avi"
+        video.parent.mkdir(parents=True, exist_ok=True)
+        partial = video.with_suffix(".part.avi")
+        truth = record_clip(
+            renderer,
+            scenario.traffic,
+            start_s=clip.start_s,
+            n_frames=clip.n_frames,
+            fps=clip.fps,
+            video_path=partial,
+        )
+        write_mot(root / f"{clip.name}.gt.txt", as_records(truth.rows))
+        partial.replace(video)  # the video appears only when whole
+        done(clip)
+
+
+#: The scenario a render worker draws from (inherited or unpickled once per process).
+_WORKER_SCENARIO: list[Scenario] = []
+
+
+def _adopt(scenario: Scenario) -> None:
+    _WORKER_SCENARIO[:] = [scenario]
+
+
+def _render_in_worker(root: str, clips: list[Clip]) -> list[Clip]:
+    rendered: list[Clip] = []
+    _render_camera(_WORKER_SCENARIO[0], Path(root), clips, rendered.append)
+    return rendered
 
 
 def _write_track_map(root: Path, plan: list[Clip]) -> None:

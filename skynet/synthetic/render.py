@@ -60,7 +60,7 @@ MAX_RANGE_M: Final = 250.0
 NIGHT_BODY_LIGHT: Final = 0.22
 DAY_HAZE_BGR: Final = (205.0, 198.0, 190.0)
 NIGHT_HAZE_BGR: Final = (14.0, 11.0, 10.0)
-_CODECS: Final = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
+_CODECS: Final = {".mp4": "mp4v", ".avi": "XVID", ".mkv": "mp4v"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,7 +207,8 @@ class CameraRenderer:
         clipped = in_image_bbox(boxes, width, height)
         visible = whole = None
         if mask is not None:
-            visible = np.bincount(mask.ravel(), minlength=len(boxes) + 1)[1:].astype(np.int64)
+            labelled = mask[mask != 0]  # most of a frame is road: count only what is drawn
+            visible = np.bincount(labelled, minlength=len(boxes) + 1)[1:].astype(np.int64)
             whole = _silhouette_pixels(boxes, width, height)
         return RenderedFrame(
             image=image,

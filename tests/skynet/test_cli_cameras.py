@@ -1,4 +1,4 @@
-"""``skynet cameras`` and ``skynet demo`` through the installed console script."""
+"""``skynet cameras`` through the installed console script (and every command's help)."""
 
 from __future__ import annotations
 
@@ -205,10 +205,15 @@ def test_fault_exits_1_and_points_to_the_log(run_cli: CliRunner, tmp_path: Path)
     assert (tmp_path / "home" / "skynet.log").read_text().count("Traceback") == 1
 
 
-def test_demo_runs_from_a_fresh_home(run_cli: CliRunner) -> None:
-    result = run_cli("demo", check=True)
+def test_summary_counts_the_imported_registry(
+    run_cli: CliRunner, sample_cameras_path: Path
+) -> None:
+    run_cli("cameras", "import", str(sample_cameras_path), check=True)
+    result = run_cli("cameras", "summary", check=True)
     assert "41 cameras" in result.stdout and "EPSG:32650" in result.stdout
     assert "Coverage by area" in result.stdout and "watched ground" in result.stdout
+    figures = json.loads(run_cli("cameras", "summary", "--format", "json", check=True).stdout)
+    assert figures["cameras"] == 41 and sum(figures["by_kind"].values()) == 41
 
 
 def test_help_shows_examples(run_cli: CliRunner) -> None:
@@ -217,6 +222,7 @@ def test_help_shows_examples(run_cli: CliRunner) -> None:
         ["cameras", "list"],
         ["cameras", "show"],
         ["cameras", "export"],
+        ["cameras", "summary"],
         ["demo"],
     ):
         assert "Example: skynet" in run_cli(*command, "--help", check=True).stdout

@@ -14,6 +14,7 @@ import pytest
 from skynet.errors import BadInputError
 from trackers.association import iou_matrix
 from trackers.detect import Detector, MotionConfig, MotionDetector, OnnxDetector
+from trackers.motion import pixel_median
 
 WIDTH, HEIGHT = 1280, 720
 CAR = (160, 90)  # width, height in pixels
@@ -349,3 +350,10 @@ def test_onnx_output_of_the_wrong_shape(tmp_path: Path) -> None:
     detector = OnnxDetector(model, input_size=(64, 64))
     with pytest.raises(BadInputError, match="N x 6"):
         detector.detect(np.zeros((64, 64, 3), np.uint8))
+
+
+@pytest.mark.parametrize("count", [1, 2, 7, 20, 40])
+def test_pixel_median_is_numpys_median(count: int) -> None:
+    stack = np.random.default_rng(count).integers(0, 256, (9, 13, 3, count), dtype=np.uint8)
+    expected = np.median(np.moveaxis(stack, -1, 0).astype(np.float32), axis=0)
+    assert np.array_equal(pixel_median(stack), expected.astype(np.float32))

@@ -1,0 +1,1 @@
+"""Outputs for people: the route map (PNG, drawn offline) and the self-contained HTML report."""
