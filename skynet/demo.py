@@ -140,9 +140,7 @@ def run_demo(
     plan = plan_clips(scenario, chosen, window)
     total = sum(c.n_frames for c in plan)
     progress("render", 0, total)
-    render_footage(
-        scenario, footage, cameras=chosen, window=window, workers=workers, on_clip=rendered
-    )
+    render_footage(scenario, footage, plan=plan, workers=workers, on_clip=rendered)
     timings["render_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()

@@ -247,13 +247,30 @@ def _execute(
         for job in jobs:
             yield job, _safely(job, registry, edges, on_frame)
     else:
-        with ProcessPoolExecutor(max_workers=min(count, len(jobs))) as pool:
+        size = min(count, len(jobs))
+        with ProcessPoolExecutor(max_workers=size, initializer=_one_thread_each) as pool:
             futures: dict[Future[ClipResult], IngestJob] = {
                 pool.submit(run_job, j, registry[j.camera_id], edges.get(j.camera_id)): j
-                for j in jobs
+                for j in sorted(jobs, key=_size, reverse=True)  # long clips first: no long tail
             }
             for future in as_completed(futures):
                 yield futures[future], _result(future)
+
+
+def _one_thread_each() -> None:
+    """The pool is the parallelism: OpenCV's own threads in every worker only contend
+    (a quarter more CPU per frame with two workers on two cores, same wall time alone)."""
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
+def _size(job: IngestJob) -> int:
+    """Bytes of a job's file (0 for streams and folders): a proxy for its frames."""
+    try:
+        return os.path.getsize(job.source)
+    except OSError:
+        return 0
 
 
 def _run_chain(

@@ -257,12 +257,16 @@ def _night(
     """Night: the ground barely lit except in pools under street lamps along town roads."""
     light = np.full(image.shape[:2], 0.045)
     lamps = (_lamp_positions(streets, edges, rng) - np.asarray(view.origin)).astype(np.float32)
-    pools = np.zeros(image.shape[:2], dtype=np.float32)
+    ground = view.ground  # the sky is painted over below: its light is never read
+    local_x, local_y = view.local_x[ground], view.local_y[ground]
+    lit_pools = np.zeros(local_x.shape, dtype=np.float32)
     for start in range(0, lamps.shape[0], _LAMP_CHUNK):  # bounded memory on large frames
         chunk = lamps[start : start + _LAMP_CHUNK]
-        dx = view.local_x[..., None] - chunk[:, 0]
-        dy = view.local_y[..., None] - chunk[:, 1]
-        pools += np.exp(-(dx * dx + dy * dy) / np.float32(2.0 * _LAMP_SIGMA_M**2)).sum(axis=-1)
+        dx = local_x[..., None] - chunk[:, 0]
+        dy = local_y[..., None] - chunk[:, 1]
+        lit_pools += np.exp(-(dx * dx + dy * dy) / np.float32(2.0 * _LAMP_SIGMA_M**2)).sum(axis=-1)
+    pools = np.zeros(image.shape[:2], dtype=np.float32)
+    pools[ground] = lit_pools
     light = light + 0.5 * np.minimum(pools, 1.3)
     sodium = np.array([0.75, 0.9, 1.15])
     lit = image * light[..., None] * sodium

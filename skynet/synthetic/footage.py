@@ -194,14 +194,17 @@ def render_footage(
     *,
     cameras: Iterable[Camera] | None = None,
     window: tuple[float, float] | None = None,
+    plan: list[Clip] | None = None,
     workers: int | None = 1,
     on_clip: Callable[[Clip], None] | None = None,
 ) -> list[Clip]:
     """Render the planned clips into ``folder``, keeping those already rendered
     there from the same spec and renderer (see :func:`footage_fingerprint`).
 
-    ``workers`` processes render one camera each at a time (``None``: one per
-    core); the folder's cache index is kept by this process alone.
+    ``plan`` is :func:`plan_clips`'s answer for ``cameras`` and ``window``
+    when the caller has it already. ``workers`` processes render one camera
+    each at a time (``None``: one per core); the folder's cache index is kept
+    by this process alone.
     """
     root = Path(folder)
     fingerprint = footage_fingerprint(scenario)
@@ -210,7 +213,7 @@ def render_footage(
         cache = _RenderCache(root, fingerprint)
     except OSError as exc:
         raise BadInputError(f"cannot write the footage folder ({exc})", source=str(root)) from None
-    plan = plan_clips(scenario, cameras, window)
+    plan = plan if plan is not None else plan_clips(scenario, cameras, window)
     todo: dict[str, list[Clip]] = {}
     for clip in plan:
         if cache.has(clip, root / f"{clip.name}.avi", root / f"{clip.name}.gt.txt"):
@@ -230,7 +233,8 @@ def render_footage(
             _render_camera(scenario, root, clips, finished)
     else:
         with ProcessPoolExecutor(count, initializer=_adopt, initargs=(scenario,)) as pool:
-            futures = [pool.submit(_render_in_worker, str(root), c) for c in todo.values()]
+            biggest_first = sorted(todo.values(), key=lambda c: -sum(x.n_frames for x in c))
+            futures = [pool.submit(_render_in_worker, str(root), c) for c in biggest_first]
             for future in as_completed(futures):
                 for clip in future.result():
                     finished(clip)
