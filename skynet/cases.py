@@ -5,7 +5,9 @@ sightings linked to it, with their link probabilities and why the chain
 ends each way. Its *routes* are the road paths reconstructed from it, kept
 as GeoJSON with their length and probability. Re-running a query for the
 same case and seed replaces its target (the store may have grown since);
-every route is kept, newest last.
+every route is kept, newest last. A target's *reviews* record the cameras an
+investigator opened for it: up to when their footage was searched and, when
+the target was there, the sighting found.
 """
 
 from __future__ import annotations
@@ -47,6 +49,17 @@ routes_table = sa.Table(
     sa.Column("length_m", sa.Float(precision=53), nullable=False),
     sa.Column("probability", sa.Float(precision=53), nullable=False),
     sa.Column("geojson", sa.Text, nullable=False),
+)
+
+reviews_table = sa.Table(
+    "target_reviews",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("target_id", sa.String(32), sa.ForeignKey("targets.id"), nullable=False, index=True),
+    sa.Column("camera_id", sa.String(128), nullable=False),
+    sa.Column("until_s", sa.Float(precision=53), nullable=False),
+    sa.Column("found_sighting_id", sa.String(64), nullable=True),
+    sa.Column("created_s", sa.Float(precision=53), nullable=False),
 )
 
 
@@ -143,3 +156,32 @@ class CaseStore:
                 .order_by(routes_table.c.id)
             ).all()
         return [json.loads(row.geojson) for row in rows]
+
+    def add_reviews(
+        self, key: str, camera_ids: list[str], until_s: float, found: str | None = None
+    ) -> None:
+        """Record that these cameras were searched up to ``until_s`` (and what was found)."""
+        self.target(key)  # an unknown target is refused before anything is written
+        rows = [
+            {
+                "target_id": key,
+                "camera_id": camera_id,
+                "until_s": until_s,
+                "found_sighting_id": found,
+                "created_s": time.time(),
+            }
+            for camera_id in camera_ids
+        ]
+        if rows:
+            with transaction(self.engine) as connection:
+                connection.execute(sa.insert(reviews_table), rows)
+
+    def reviewed(self, key: str) -> dict[str, float]:
+        """Each reviewed camera of a target and the latest time its footage was searched to."""
+        with transaction(self.engine) as connection:
+            rows = connection.execute(
+                sa.select(reviews_table.c.camera_id, sa.func.max(reviews_table.c.until_s))
+                .where(reviews_table.c.target_id == key)
+                .group_by(reviews_table.c.camera_id)
+            ).all()
+        return {str(camera): float(until) for camera, until in rows}

@@ -178,7 +178,8 @@ def run_demo(
     ahead = frontier(
         investigation.transitions,
         investigation.registry,
-        last,
+        last.camera_id,
+        last.t_out,
         reviewed=dict.fromkeys(recorded, window[1]),  # all footage searched to the window's end
         now_s=last.t_out + LOOK_AHEAD_S,
         limit=NEXT_CAMERAS,

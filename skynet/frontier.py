@@ -25,7 +25,6 @@ from camera_registry.registry import CameraRegistry
 from skynet._evidence import EvidenceParams
 from skynet.errors import BadInputError
 from skynet.transitions import TransitionModel
-from trackers.sighting import Sighting
 
 #: Slowest plausible passage, as a multiple of the free-flow time.
 MAX_SLOWDOWN: Final = 3.0
@@ -66,7 +65,8 @@ class FrontierCamera:
 def frontier(
     transitions: TransitionModel,
     registry: CameraRegistry,
-    last: Sighting,
+    from_camera: str,
+    after_s: float,
     *,
     reviewed: Mapping[str, float] | None = None,
     now_s: float | None = None,
@@ -74,7 +74,8 @@ def frontier(
     unreviewed_only: bool = False,
     params: EvidenceParams | None = None,
 ) -> list[FrontierCamera]:
-    """The ``limit`` cameras most likely to show the target after ``last``, best first.
+    """The ``limit`` cameras most likely to show the target next, best first: it was
+    last seen leaving ``from_camera``'s view at ``after_s`` (UTC s).
 
     ``reviewed``: camera id → the time (UTC s) up to which its footage was
     searched and held no link to the target; a camera counts as reviewed when
@@ -86,12 +87,12 @@ def frontier(
     if limit < 1:
         raise BadInputError(f"limit must be at least 1, got {limit}", field="limit")
     miss = (params or EvidenceParams()).miss_probability
-    now = last.t_out + transitions.horizon_s if now_s is None else now_s
-    if now < last.t_out:
-        msg = f"now ({now:.0f}) is before the last sighting ends ({last.t_out:.0f})"
+    now = after_s + transitions.horizon_s if now_s is None else now_s
+    if now < after_s:
+        msg = f"now ({now:.0f}) is before the last sighting ends ({after_s:.0f})"
         raise BadInputError(msg, field="now")
-    reach = transitions.reachable(last.camera_id)
-    keep = (reach.to_ids != last.camera_id) & (last.t_out + reach.free_flow_s <= now)
+    reach = transitions.reachable(from_camera)
+    keep = (reach.to_ids != from_camera) & (after_s + reach.free_flow_s <= now)
     ids = reach.to_ids[keep][:MAX_CANDIDATES].tolist()
     free = reach.free_flow_s[keep][:MAX_CANDIDATES]
     if not ids:
@@ -101,9 +102,9 @@ def frontier(
     searched = {
         c
         for c, s, t in zip(ids, status, free.tolist(), strict=True)
-        if s == "online" and searched_until.get(c, -math.inf) >= last.t_out + t
+        if s == "online" and searched_until.get(c, -math.inf) >= after_s + t
     }
-    silent = [tuple(v for v in transitions.via(last.camera_id, c) if v in searched) for c in ids]
+    silent = [tuple(v for v in transitions.via(from_camera, c) if v in searched) for c in ids]
     exponent = np.array([len(s) + (c in searched) for c, s in zip(ids, silent, strict=True)])
     weight = np.exp(-free / PRIOR_SCALE_S) * miss**exponent
     share = weight / weight.sum()
@@ -116,8 +117,8 @@ def frontier(
         FrontierCamera(
             camera_id=ids[i],
             status=status[i],
-            window_start_s=last.t_out + float(free[i]),
-            window_end_s=min(last.t_out + MAX_SLOWDOWN * float(free[i]) + 60.0, now),
+            window_start_s=after_s + float(free[i]),
+            window_end_s=min(after_s + MAX_SLOWDOWN * float(free[i]) + 60.0, now),
             free_flow_s=float(free[i]),
             share=float(share[i]),
             reviewed=ids[i] in searched,

@@ -5,51 +5,21 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from camera_registry.store import RegistryStore
 from skynet.audit import AuditLog
 from skynet.cases import CaseStore
-from skynet.roads import RoadStore
-from skynet.store import ClipRecord, SightingStore
-from skynet.synthetic.scenario import Scenario, ScenarioSpec, build_scenario
-from skynet.synthetic.sightings import SIM_CLIP, SimulatedSightings, simulate_sightings
-from trackers.sighting import Sighting
+from skynet.synthetic.case_db import CaseDb, make_case_db
 
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
-SPEC = "sample_data/hit_and_run/spec.json"
 PURPOSE = ("--case", "HR-0314", "--reason", "hit-and-run, two injured")
-
-
-@dataclass(frozen=True)
-class CaseDb:
-    db: str
-    scenario: Scenario
-    simulated: SimulatedSightings
-
-    def seed(self) -> Sighting:
-        target = self.simulated.of_vehicle(self.scenario.target_id)
-        return next(s for s in target if s.camera_id == "P01-CRASH")
 
 
 @pytest.fixture(scope="module")
 def case_db(tmp_path_factory: pytest.TempPathFactory) -> CaseDb:
-    scenario = build_scenario(ScenarioSpec.from_file(SPEC))
-    db = str(tmp_path_factory.mktemp("track") / "case.db")
-    RegistryStore(db).import_cameras(scenario.cameras, scenario.city.crs)
-    RoadStore(db).save(scenario.city.road_network())
-    simulated = simulate_sightings(scenario)
-    store = SightingStore(db)
-    by_camera: dict[str, list[Sighting]] = {}
-    for s in simulated.sightings:
-        by_camera.setdefault(s.camera_id, []).append(s)
-    for camera_id, sightings in by_camera.items():
-        clip = ClipRecord(f"{camera_id}/{SIM_CLIP}", camera_id, SIM_CLIP, "sim", 0.0, 1, 10.0)
-        store.add_clip(clip, sightings)
-    return CaseDb(db, scenario, simulated)
+    return make_case_db(str(tmp_path_factory.mktemp("track") / "case.db"))
 
 
 def test_track_prints_the_timeline_and_writes_geojson(

@@ -106,7 +106,9 @@ def test_demo_bad_input_is_one_line(run_cli: CliRunner, tmp_path: Path) -> None:
 def test_frontier_weighs_silent_cameras_down_and_offline_ones_not(reduced: DemoRun) -> None:
     investigation = reduced.investigation
     last = reduced.result.timeline.entries[-1].sighting
-    blind = frontier(investigation.transitions, investigation.registry, last, limit=1000)
+    blind = frontier(
+        investigation.transitions, investigation.registry, last.camera_id, last.t_out, limit=1000
+    )
     assert blind and abs(sum(c.share for c in blind) - 1.0) < 0.02
     assert [c.free_flow_s for c in blind] == sorted(c.free_flow_s for c in blind)
     assert all(c.window_start_s >= last.t_out for c in blind)
@@ -114,7 +116,12 @@ def test_frontier_weighs_silent_cameras_down_and_offline_ones_not(reduced: DemoR
     top = online[0]
     searched = {top.camera_id: last.t_out + 3600.0}
     informed = frontier(
-        investigation.transitions, investigation.registry, last, reviewed=searched, limit=1000
+        investigation.transitions,
+        investigation.registry,
+        last.camera_id,
+        last.t_out,
+        reviewed=searched,
+        limit=1000,
     )
     by_id = {c.camera_id: c for c in informed}
     assert by_id[top.camera_id].reviewed
@@ -124,8 +131,8 @@ def test_frontier_weighs_silent_cameras_down_and_offline_ones_not(reduced: DemoR
         before = next(b for b in blind if b.camera_id == camera.camera_id)
         assert camera.share < before.share
     to_open = frontier(
-        investigation.transitions, investigation.registry, last, reviewed=searched,
-        unreviewed_only=True, limit=1000,
+        investigation.transitions, investigation.registry, last.camera_id, last.t_out,
+        reviewed=searched, unreviewed_only=True, limit=1000,
     )  # fmt: skip
     assert top.camera_id not in {c.camera_id for c in to_open}
 
