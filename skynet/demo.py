@@ -30,9 +30,10 @@ from camera_registry.store import RegistryStore
 from skynet import __version__
 from skynet.audit import Purpose
 from skynet.errors import BadInputError, NotFoundError, SkynetError
-from skynet.frontier import FrontierCamera, frontier
+from skynet.frontier import FrontierCamera, FrontierModel
 from skynet.ingest import ingest, plan_jobs, stored_watched_edges
 from skynet.investigate import Investigation, TargetResult, follow_target
+from skynet.review import came_from
 from skynet.roads import RoadStore
 from skynet.routes import edge_f1
 from skynet.synthetic.footage import (
@@ -175,12 +176,18 @@ def run_demo(
     clock = time.perf_counter()
     last = result.timeline.entries[-1].sighting
     recorded = {c.id for c in chosen if c.status == "online"}
-    ahead = frontier(
-        investigation.transitions,
+    model = FrontierModel(
+        investigation.network,
         investigation.registry,
+        investigation.attachment,
+        investigation.transitions.horizon_s,
+    )
+    ahead = model.rank(
         last.camera_id,
         last.t_out,
         reviewed=dict.fromkeys(recorded, window[1]),  # all footage searched to the window's end
+        came_from=came_from(result.timeline),
+        exit_edge=last.exit_edge,
         now_s=last.t_out + LOOK_AHEAD_S,
         limit=NEXT_CAMERAS,
         unreviewed_only=True,

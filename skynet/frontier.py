@@ -1,37 +1,54 @@
-"""Where to look next: the cameras most likely to hold the target after its last sighting.
+"""Where to look next: the cameras most likely to show the target after its last sighting.
 
-From the last confirmed sighting, every camera the target could reach within
-the transition model's horizon is a candidate, with the window in which it
-would have passed (free-flow time from the last sighting, up to
-``MAX_SLOWDOWN`` times slower, never later than now). A candidate's weight
-falls with its free-flow time (the farther, the likelier the target stopped
-or turned before it) and with the evidence: each reviewed camera on the way
-that saw nothing multiplies it by the miss probability, and so does the
-candidate's own silence. Offline cameras say nothing, so their weight stands:
-they are where footage must be fetched by hand. Weights are normalised to
-shares of the candidates.
+From the camera that last saw the target, two searches over the road graph:
+the quickest way to every camera (when the target could first be there), and
+the way round the watched roads (every edge an online camera watches costs a
+penalty far above any trip), which tells for each camera the fewest watched
+roads the target must have driven past unseen to reach it, and in what time.
+A candidate's weight is the chance that it is the *next* camera to show the
+target: it falls with that time (the farther, the likelier the target
+stopped or turned before it) and with the miss probability for each watched
+road passed unseen, and for its own silence once its footage was reviewed
+over the window; going back through the camera the target came from weighs
+``TURN_BACK``. So the nearest cameras on every way out come first, and a
+fleeing driver's way round the cameras (rural lanes) stays in the list.
+Offline cameras say nothing: their weight stands, and they are where footage
+must be fetched by hand. Weights are normalised to shares of the candidates.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
+from numpy.typing import NDArray
+from scipy.sparse import csr_matrix
 
 from camera_registry.registry import CameraRegistry
+from skynet._anchors import edge_rows_by_label
 from skynet._evidence import EvidenceParams
+from skynet._paths import _bounded, _min_matrix
 from skynet.errors import BadInputError
-from skynet.transitions import TransitionModel
+from skynet.roads.cameras import CameraAttachment
+from skynet.roads.network import RoadNetwork
 
-#: Slowest plausible passage, as a multiple of the free-flow time.
+#: Slowest plausible passage, as a multiple of the free-flow time (way round).
 MAX_SLOWDOWN: Final = 3.0
 #: Free-flow time (s) over which a candidate's prior weight falls by e.
 PRIOR_SCALE_S: Final = 300.0
+#: Weight of a candidate reached back through the camera the target came from.
+TURN_BACK: Final = 0.05
+#: Cost of driving an edge an online camera watches, on the way round (s).
+PENALTY_S: Final = 100_000.0
+#: Watched roads passed unseen beyond which a camera is no candidate.
+MAX_PASSED: Final = 6
 #: Candidates examined at most, nearest first (a city camera reaches thousands).
 MAX_CANDIDATES: Final = 400
+
+FloatArray = NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -45,7 +62,7 @@ class FrontierCamera:
     free_flow_s: float
     share: float
     reviewed: bool
-    silent_on_way: tuple[str, ...]
+    passed_unseen: int
 
     @property
     def reason(self) -> str:
@@ -57,72 +74,172 @@ class FrontierCamera:
             parts.append("reviewed, nothing like the target")
         else:
             parts.append("not reviewed yet")
-        if self.silent_on_way:
-            parts.append("behind silent " + ", ".join(self.silent_on_way))
+        if self.passed_unseen:
+            parts.append(f"only past {self.passed_unseen} watched road(s) unseen")
         return "; ".join(parts)
 
 
-def frontier(
-    transitions: TransitionModel,
-    registry: CameraRegistry,
-    from_camera: str,
-    after_s: float,
-    *,
-    reviewed: Mapping[str, float] | None = None,
-    now_s: float | None = None,
-    limit: int = 10,
-    unreviewed_only: bool = False,
-    params: EvidenceParams | None = None,
-) -> list[FrontierCamera]:
-    """The ``limit`` cameras most likely to show the target next, best first: it was
-    last seen leaving ``from_camera``'s view at ``after_s`` (UTC s).
+@dataclass(eq=False)
+class FrontierModel:
+    """The two road graphs of the searches, built once per network and registry."""
 
-    ``reviewed``: camera id → the time (UTC s) up to which its footage was
-    searched and held no link to the target; a camera counts as reviewed when
-    that covers the earliest time the target could have passed it. ``now_s``
-    (default: the end of the horizon) caps the windows; a camera the target
-    could not have reached by then is left out. ``unreviewed_only`` lists only
-    the cameras still to open (shares stay those among all candidates).
-    """
-    if limit < 1:
-        raise BadInputError(f"limit must be at least 1, got {limit}", field="limit")
-    miss = (params or EvidenceParams()).miss_probability
-    now = after_s + transitions.horizon_s if now_s is None else now_s
-    if now < after_s:
-        msg = f"now ({now:.0f}) is before the last sighting ends ({after_s:.0f})"
-        raise BadInputError(msg, field="now")
-    reach = transitions.reachable(from_camera)
-    keep = (reach.to_ids != from_camera) & (after_s + reach.free_flow_s <= now)
-    ids = reach.to_ids[keep][:MAX_CANDIDATES].tolist()
-    free = reach.free_flow_s[keep][:MAX_CANDIDATES]
-    if not ids:
-        return []
-    status = [registry.get(c).status for c in ids]
-    searched_until = reviewed or {}
-    searched = {
-        c
-        for c, s, t in zip(ids, status, free.tolist(), strict=True)
-        if s == "online" and searched_until.get(c, -math.inf) >= after_s + t
-    }
-    silent = [tuple(v for v in transitions.via(from_camera, c) if v in searched) for c in ids]
-    exponent = np.array([len(s) + (c in searched) for c, s in zip(ids, silent, strict=True)])
-    weight = np.exp(-free / PRIOR_SCALE_S) * miss**exponent
-    share = weight / weight.sum()
-    order = [
-        i
-        for i in np.argsort(-share, kind="stable").tolist()
-        if not (unreviewed_only and ids[i] in searched)
-    ][:limit]
-    return [
-        FrontierCamera(
-            camera_id=ids[i],
-            status=status[i],
-            window_start_s=after_s + float(free[i]),
-            window_end_s=min(after_s + MAX_SLOWDOWN * float(free[i]) + 60.0, now),
-            free_flow_s=float(free[i]),
-            share=float(share[i]),
-            reviewed=ids[i] in searched,
-            silent_on_way=silent[i],
+    network: RoadNetwork
+    registry: CameraRegistry
+    attachment: CameraAttachment
+    horizon_s: float
+    params: EvidenceParams = field(default_factory=EvidenceParams)
+    _graphs: tuple[csr_matrix, csr_matrix] | None = None
+
+    def rank(
+        self,
+        from_camera: str,
+        after_s: float,
+        *,
+        reviewed: Mapping[str, float] | None = None,
+        came_from: str | None = None,
+        exit_edge: str | None = None,
+        now_s: float | None = None,
+        limit: int = 10,
+        unreviewed_only: bool = False,
+    ) -> list[FrontierCamera]:
+        """The ``limit`` cameras most likely to show the target next, best first: it was
+        last seen leaving ``from_camera``'s view at ``after_s`` (UTC s).
+
+        ``reviewed``: camera id → the time (UTC s) up to which its footage (or
+        recorder) was searched and held no target; a camera counts as reviewed
+        when that covers its window. ``came_from``: the camera of the sighting
+        before (the way back). ``exit_edge``: the ``u-v-key`` edge the target left
+        the view on, when the sighting tells (the searches start at its head, so
+        only the way it was heading counts). ``now_s`` (default: the end of the horizon) caps
+        the windows; a camera the target could not have reached by then is left
+        out. ``unreviewed_only`` lists only the cameras still to open (shares
+        stay those among all candidates).
+        """
+        if limit < 1:
+            raise BadInputError(f"limit must be at least 1, got {limit}", field="limit")
+        if from_camera not in self.registry:
+            raise BadInputError(f"unknown camera {from_camera!r}", field="camera")
+        now = after_s + self.horizon_s if now_s is None else now_s
+        if now < after_s:
+            msg = f"now ({now:.0f}) is before the last sighting ends ({after_s:.0f})"
+            raise BadInputError(msg, field="now")
+        searched_until = reviewed or {}
+        quickest, way_round = self._arrivals(from_camera, exit_edge)
+        passed = np.floor(way_round / PENALTY_S)
+        round_s = np.full(way_round.shape, np.inf)
+        reached = np.isfinite(way_round)
+        round_s[reached] = way_round[reached] - passed[reached] * PENALTY_S
+        ids = self.attachment.camera_ids.astype(str)
+        keep = (
+            np.isfinite(quickest)
+            & (quickest <= min(self.horizon_s, now - after_s))
+            & (passed <= MAX_PASSED)
+            & (ids != from_camera)
         )
-        for i in order
-    ]
+        rows = np.flatnonzero(keep)
+        rows = rows[np.argsort(quickest[rows], kind="stable")][:MAX_CANDIDATES]
+        if rows.size == 0:
+            return []
+        start = after_s + quickest[rows]
+        end = np.minimum(
+            after_s + MAX_SLOWDOWN * np.maximum(round_s[rows], quickest[rows]) + 60.0, now
+        )
+        opened = np.array(
+            [searched_until.get(ids[r], -math.inf) >= e for r, e in zip(rows, start, strict=True)]
+        )
+        online = self.attachment.online[rows]
+        miss = self.params.miss_probability
+        exponent = passed[rows] + (opened & online)
+        seconds = np.maximum(round_s[rows], quickest[rows])
+        weight = np.exp(-seconds / PRIOR_SCALE_S) * miss**exponent
+        if came_from is not None and came_from in self.registry:
+            weight *= np.where(
+                self._behind(from_camera, came_from, rows, exit_edge), TURN_BACK, 1.0
+            )
+        share = weight / weight.sum()
+        order = [
+            i
+            for i in np.argsort(-share, kind="stable").tolist()
+            if not (unreviewed_only and opened[i])
+        ][:limit]
+        return [
+            FrontierCamera(
+                camera_id=str(ids[rows[i]]),
+                status=self.registry.get(str(ids[rows[i]])).status,
+                window_start_s=float(start[i]),
+                window_end_s=float(max(end[i], start[i])),
+                free_flow_s=float(quickest[rows[i]]),
+                share=float(share[i]),
+                reviewed=bool(opened[i]),
+                passed_unseen=int(passed[rows[i]]),
+            )
+            for i in order
+        ]
+
+    def _arrivals(
+        self, from_camera: str, exit_edge: str | None = None
+    ) -> tuple[FloatArray, FloatArray]:
+        """Per registry camera: quickest free-flow seconds to the start of its view, and the
+        way round's cost (watched roads passed × ``PENALTY_S`` + seconds); inf if unreached.
+
+        Trips start where the last view ends on its edge (on the exit edge when it is
+        known, else on every edge the camera watches): a camera farther along the same
+        edge is reached directly, every other one through the edge's head.
+        """
+        plain, costly = self._matrices()
+        att, edges = self.attachment, self.network.edges
+        mine = att.pairs_of(from_camera)
+        exit_row = edge_rows_by_label(self.network).get(exit_edge or "")
+        if exit_row is not None and np.any(att.edge[mine] == exit_row):
+            mine = mine[att.edge[mine] == exit_row]
+        if mine.size == 0:
+            msg = f"camera {from_camera!r} watches no road edge: no way out of its view is known"
+            raise BadInputError(msg, field="camera")
+        edge = att.edge[mine]
+        share_left = 1.0 - np.clip(att.end_m[mine] / edges.length[edge], 0.0, 1.0)
+        to_head = edges.travel_time[edge] * share_left
+        quick = _bounded(plain, edges.v[edge], to_head, self.horizon_s)
+        bound = MAX_PASSED * PENALTY_S + MAX_SLOWDOWN * self.horizon_s
+        round_ = _bounded(costly, edges.v[edge], to_head, bound)
+        along = edges.travel_time[att.edge] * np.clip(
+            att.start_m / edges.length[att.edge], 0.0, 1.0
+        )
+        quick_at = quick[edges.u[att.edge]] + along
+        round_at = round_[edges.u[att.edge]] + along
+        for row, end_m in zip(edge.tolist(), att.end_m[mine].tolist(), strict=True):
+            ahead = (att.edge == row) & (att.start_m >= end_m)  # farther along the same edge
+            direct = edges.travel_time[row] * (att.start_m[ahead] - end_m) / edges.length[row]
+            quick_at[ahead] = np.minimum(quick_at[ahead], direct)
+            round_at[ahead] = np.minimum(round_at[ahead], direct)
+        return self._per_camera(quick_at), self._per_camera(round_at)
+
+    def _per_camera(self, at_pairs: FloatArray) -> FloatArray:
+        """Each camera's least value over its attachment pairs."""
+        best = np.full(self.attachment.camera_ids.shape[0], np.inf)
+        np.minimum.at(best, self.attachment.camera, at_pairs)
+        return best
+
+    def _behind(
+        self, from_camera: str, came_from: str, rows: NDArray[np.intp], exit_edge: str | None
+    ) -> NDArray[np.bool_]:
+        """Candidates reached at least as quickly back through ``came_from`` (the way back)."""
+        direct, _ = self._arrivals(from_camera, exit_edge)
+        via_back = direct[self.attachment.camera_rows([came_from])[0]]
+        if not np.isfinite(via_back):
+            return np.zeros(rows.size, dtype=bool)
+        onward, _ = self._arrivals(came_from)
+        through = via_back + onward[rows]
+        own = self.attachment.camera_rows([came_from])[0]
+        return np.asarray((through <= direct[rows] + 1.0) | (rows == own))
+
+    def _matrices(self) -> tuple[csr_matrix, csr_matrix]:
+        if self._graphs is None:
+            edges = self.network.edges
+            nodes = len(self.network.nodes)
+            att = self.attachment
+            watched = np.zeros(len(edges.u), dtype=bool)
+            watched[att.edge[att.online[att.camera]]] = True
+            plain = _min_matrix(edges.u, edges.v, edges.travel_time, nodes)
+            costly = _min_matrix(edges.u, edges.v, edges.travel_time + PENALTY_S * watched, nodes)
+            self._graphs = (plain, costly)
+        return self._graphs

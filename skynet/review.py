@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from skynet.audit import AuditLog, Purpose
 from skynet.cases import CaseStore, StoredTarget
 from skynet.errors import BadInputError, NotFoundError
-from skynet.frontier import FrontierCamera, frontier
+from skynet.frontier import FrontierCamera, FrontierModel
 from skynet.investigate import Investigation, TargetResult
 from skynet.timeline import ChainEnd, Timeline, TimelineEntry
 from trackers.sighting import Sighting
@@ -83,17 +83,34 @@ def next_cameras(
     sightings = investigation.store.find(ids=[i for i, _ in stored.sightings])
     last = max(sightings, key=lambda s: s.t_out)
     reviewed = cases.reviewed(key)
-    ranked = frontier(
-        investigation.transitions,
+    timeline_of = sorted(sightings, key=lambda s: s.t_in)
+    model = FrontierModel(
+        investigation.network,
         investigation.registry,
+        investigation.attachment,
+        investigation.transitions.horizon_s,
+    )
+    ranked = model.rank(
         last.camera_id,
         last.t_out,
         reviewed=reviewed,
+        came_from=_camera_before(timeline_of, last),
+        exit_edge=last.exit_edge,
         now_s=max(now_s, last.t_out),
         limit=limit,
         unreviewed_only=True,
     )
     return FrontierResult(key, audit_id, last, ranked, len(reviewed))
+
+
+def came_from(timeline: Timeline) -> str | None:
+    """The camera the target was seen at before its last sighting's camera (the way back)."""
+    return _camera_before([e.sighting for e in timeline.entries], timeline.entries[-1].sighting)
+
+
+def _camera_before(in_order: Sequence[Sighting], last: Sighting) -> str | None:
+    earlier = [s for s in in_order if s.t_out < last.t_in and s.camera_id != last.camera_id]
+    return earlier[-1].camera_id if earlier else None
 
 
 def extend_target(

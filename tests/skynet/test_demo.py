@@ -14,7 +14,8 @@ import pytest
 
 from skynet.demo import DemoRun, run_demo
 from skynet.demo_outputs import route_document
-from skynet.frontier import frontier
+from skynet.errors import BadInputError
+from skynet.frontier import FrontierModel
 from skynet.report.map_image import OBSERVED, draw_route_map
 from skynet.sample_data import sample_scenario_spec
 
@@ -103,38 +104,47 @@ def test_demo_bad_input_is_one_line(run_cli: CliRunner, tmp_path: Path) -> None:
     assert run_cli("demo", "--cameras", "1").returncode == 2
 
 
-def test_frontier_weighs_silent_cameras_down_and_offline_ones_not(reduced: DemoRun) -> None:
+def test_frontier_ranks_next_cameras_and_weighs_silent_ones_down(reduced: DemoRun) -> None:
     investigation = reduced.investigation
-    last = reduced.result.timeline.entries[-1].sighting
-    blind = frontier(
-        investigation.transitions, investigation.registry, last.camera_id, last.t_out, limit=1000
+    model = FrontierModel(
+        investigation.network, investigation.registry, investigation.attachment, 1800.0
     )
-    assert blind and abs(sum(c.share for c in blind) - 1.0) < 0.02
-    assert [c.free_flow_s for c in blind] == sorted(c.free_flow_s for c in blind)
+    last = reduced.result.timeline.entries[-1].sighting
+    blind = model.rank(last.camera_id, last.t_out, limit=1000)
+    assert blind and abs(sum(c.share for c in blind) - 1.0) < 1e-9
     assert all(c.window_start_s >= last.t_out for c in blind)
+    assert all(c.window_end_s >= c.window_start_s for c in blind)
+    # the nearest cameras on each way out come before those only reached past them
+    first = blind[0]
+    assert first.passed_unseen == 0
+    assert max(c.share for c in blind if c.passed_unseen >= 2) < first.share
     online = [c for c in blind if c.status == "online"]
     top = online[0]
     searched = {top.camera_id: last.t_out + 3600.0}
-    informed = frontier(
-        investigation.transitions,
-        investigation.registry,
-        last.camera_id,
-        last.t_out,
-        reviewed=searched,
-        limit=1000,
+    informed = {
+        c.camera_id: c
+        for c in model.rank(last.camera_id, last.t_out, reviewed=searched, limit=1000)
+    }
+    assert informed[top.camera_id].reviewed
+    ratio = informed[top.camera_id].share / top.share
+    assert ratio < 0.3  # its silence counts against it
+    to_open = model.rank(
+        last.camera_id, last.t_out, reviewed=searched, unreviewed_only=True, limit=1000
     )
-    by_id = {c.camera_id: c for c in informed}
-    assert by_id[top.camera_id].reviewed
-    assert by_id[top.camera_id].share < 0.3 * top.share  # its silence counts against it
-    behind = [c for c in informed if top.camera_id in c.silent_on_way]
-    for camera in behind:  # and against every camera past it
-        before = next(b for b in blind if b.camera_id == camera.camera_id)
-        assert camera.share < before.share
-    to_open = frontier(
-        investigation.transitions, investigation.registry, last.camera_id, last.t_out,
-        reviewed=searched, unreviewed_only=True, limit=1000,
-    )  # fmt: skip
     assert top.camera_id not in {c.camera_id for c in to_open}
+    # heading known: the way it was going first, the way back (past the camera before) last
+    before = reduced.result.timeline.entries[-2].sighting
+    directed = model.rank(
+        last.camera_id, last.t_out, came_from=before.camera_id, exit_edge=last.exit_edge,
+        limit=1000,
+    )  # fmt: skip
+    ahead = model.rank(last.camera_id, last.t_out, exit_edge=last.exit_edge, limit=1000)
+    back = {c.camera_id: c.share for c in directed}.get(before.camera_id, 0.0)
+    assert back < 0.2 * {c.camera_id: c.share for c in ahead}.get(before.camera_id, 1.0)
+    with pytest.raises(BadInputError, match="unknown camera"):
+        model.rank("NOPE", last.t_out)
+    with pytest.raises(BadInputError, match="before the last sighting"):
+        model.rank(last.camera_id, last.t_out, now_s=last.t_out - 1.0)
 
 
 def test_map_draws_the_route_and_geojson_lists_every_camera(reduced: DemoRun) -> None:
