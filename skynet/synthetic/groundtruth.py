@@ -142,6 +142,7 @@ def record_clip(
     n_frames: int,
     fps: float | None = None,
     video_path: str | Path | None = None,
+    codec: str | None = None,
     min_height_px: float = 0.0,
 ) -> ClipGroundTruth:
     """Render a clip (writing the video when ``video_path`` is given) and collect its truth."""
@@ -158,7 +159,7 @@ def record_clip(
         for _ in frames():
             pass
     else:
-        write_video(video_path, frames(), rate)
+        write_video(video_path, frames(), rate, codec=codec)
     rows = np.concatenate(collected) if collected else np.empty((0, len(MOT_COLUMNS)))
     return ClipGroundTruth(
         camera_id=renderer.camera.id, rows=rows, start_s=start_s, fps=rate, n_frames=n_frames

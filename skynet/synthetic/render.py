@@ -60,7 +60,7 @@ MAX_RANGE_M: Final = 250.0
 NIGHT_BODY_LIGHT: Final = 0.22
 DAY_HAZE_BGR: Final = (205.0, 198.0, 190.0)
 NIGHT_HAZE_BGR: Final = (14.0, 11.0, 10.0)
-_CODECS: Final = {".mp4": "mp4v", ".avi": "XVID", ".mkv": "mp4v"}
+_CODECS: Final = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -352,10 +352,13 @@ def _hash_text(text: str) -> int:
     return value
 
 
-def write_video(path: str | Path, frames: Iterable[ImageU8], fps: float) -> int:
-    """Write frames to a video file (``.mp4``/``.mkv``: mp4v, ``.avi``: MJPG); returns the count."""
+def write_video(
+    path: str | Path, frames: Iterable[ImageU8], fps: float, *, codec: str | None = None
+) -> int:
+    """Write frames to a video file (``.mp4``/``.mkv``: mp4v, ``.avi``: MJPG, unless
+    ``codec`` names another FourCC); returns the count."""
     target = Path(path)
-    codec = _CODECS.get(target.suffix.lower())
+    codec = codec or _CODECS.get(target.suffix.lower())
     if codec is None:
         msg = f"unsupported video extension {target.suffix!r}; use one of {', '.join(_CODECS)}"
         raise BadInputError(msg, source=str(target))
