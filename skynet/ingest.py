@@ -15,7 +15,6 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -24,6 +23,7 @@ from shapely.geometry import LineString
 
 from camera_registry.camera import Camera
 from camera_registry.store import RegistryStore
+from skynet._workers import opencv_single_threaded
 from skynet.errors import BadInputError, NotFoundError, SkynetError
 from skynet.store import ClipRecord, SightingStore
 from skynet.times import parse_time
@@ -249,30 +249,13 @@ def _execute(
             yield job, _safely(job, registry, edges, on_frame)
     else:
         size = min(count, len(jobs))
-        with _one_thread_each(), ProcessPoolExecutor(max_workers=size) as pool:
+        with opencv_single_threaded(), ProcessPoolExecutor(max_workers=size) as pool:
             futures: dict[Future[ClipResult], IngestJob] = {
                 pool.submit(run_job, j, registry[j.camera_id], edges.get(j.camera_id)): j
                 for j in sorted(jobs, key=_size, reverse=True)  # long clips first: no long tail
             }
             for future in as_completed(futures):
                 yield futures[future], _result(future)
-
-
-@contextmanager
-def _one_thread_each() -> Iterator[None]:
-    """OpenCV single-threaded while the pool runs: the pool is the parallelism, and
-    OpenCV's own threads in every worker only contend (a quarter more CPU per frame
-    with two workers on two cores, the same wall time alone). Set here, before the
-    workers fork, not in them: a forked child that resizes OpenCV's thread pool
-    waits forever for threads that did not come with it."""
-    import cv2
-
-    before = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    try:
-        yield
-    finally:
-        cv2.setNumThreads(before)
 
 
 def _size(job: IngestJob) -> int:

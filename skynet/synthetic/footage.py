@@ -28,6 +28,7 @@ import numpy as np
 
 from camera_registry.camera import Camera
 from skynet import __version__
+from skynet._workers import opencv_single_threaded
 from skynet.errors import BadInputError
 from skynet.synthetic.groundtruth import as_records, record_clip
 from skynet.synthetic.render import CameraRenderer, passages_in_view
@@ -235,7 +236,10 @@ def render_footage(
         for clips in todo.values():
             _render_camera(scenario, root, clips, finished)
     else:
-        with ProcessPoolExecutor(count, initializer=_adopt, initargs=(scenario,)) as pool:
+        with (
+            opencv_single_threaded(),
+            ProcessPoolExecutor(count, initializer=_adopt, initargs=(scenario,)) as pool,
+        ):
             biggest_first = sorted(todo.values(), key=lambda c: -sum(x.n_frames for x in c))
             futures = [pool.submit(_render_in_worker, str(root), c) for c in biggest_first]
             for future in as_completed(futures):
