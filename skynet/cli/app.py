@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import typer
 
-from skynet.cli import cameras, demo, frontier, ingest, roads, sightings, synth, track
+from skynet.cli import bench, cameras, demo, frontier, ingest, roads, sightings, synth, track
 from skynet.cli._common import stderr
 from skynet.errors import SkynetError
 
@@ -34,6 +34,7 @@ app.command("sightings")(sightings.sightings)
 app.command("track")(track.track)
 app.command("route")(track.route)
 app.command("frontier")(frontier.frontier_command)
+app.command("bench")(bench.bench)
 
 EXIT_FAULT = 1
 EXIT_BAD_INPUT = 2

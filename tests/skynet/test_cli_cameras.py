@@ -224,5 +224,7 @@ def test_help_shows_examples(run_cli: CliRunner) -> None:
         ["cameras", "export"],
         ["cameras", "summary"],
         ["demo"],
+        ["frontier"],
+        ["bench"],
     ):
         assert "Example: skynet" in run_cli(*command, "--help", check=True).stdout
