@@ -95,6 +95,8 @@ class DemoRun:
     seed: Sighting
     result: TargetResult
     next_cameras: list[FrontierCamera]
+    #: Share of where the target could next be seen that lies on cameras searched in vain.
+    searched_share: float
     accuracy: Accuracy
     utc_offset_h: float
     frames: int
@@ -182,16 +184,17 @@ def run_demo(
         investigation.attachment,
         investigation.transitions.horizon_s,
     )
-    ahead = model.rank(
+    everything = model.rank(
         last.camera_id,
         last.t_out,
         reviewed=dict.fromkeys(recorded, window[1]),  # all footage searched to the window's end
         came_from=came_from(result.timeline),
         exit_edge=last.exit_edge,
         now_s=last.t_out + LOOK_AHEAD_S,
-        limit=NEXT_CAMERAS,
-        unreviewed_only=True,
+        limit=10_000,
     )
+    ahead = [c for c in everything if not c.reviewed][:NEXT_CAMERAS]
+    searched_share = sum(c.share for c in everything if c.reviewed)
     timings["frontier_s"] = time.perf_counter() - clock
     accuracy = score(scenario, investigation, result, footage, scope.scored, recorded)
     return DemoRun(
@@ -201,6 +204,7 @@ def run_demo(
         seed=seed,
         result=result,
         next_cameras=ahead,
+        searched_share=searched_share,
         accuracy=accuracy,
         utc_offset_h=_utc_offset_h(scenario.spec.crash_time),
         frames=total,

@@ -139,6 +139,16 @@ def summary_facts(run: DemoRun) -> list[tuple[str, str]]:
             else "none",
         ),
         ("ends", f"{run.result.timeline.end.reason}: {run.result.timeline.end.detail}"),
+        (
+            "where it went",
+            f"{run.searched_share:.0%} of where it could next be seen lies on cameras whose "
+            f"footage shows nothing like it"
+            + (
+                f": it most likely stopped near {last.camera_id}"
+                if run.searched_share > 0.5
+                else ""
+            ),
+        ),
         ("case / audit", f"{run.result.target_id} (audit #{run.result.audit_id})"),
     ]
 

@@ -168,6 +168,7 @@ def _as_json(run: DemoRun, paths: dict[str, Path], seconds: float) -> dict[str, 
         "alternatives": [
             {"length_m": alt.length_m, "probability": alt.probability} for alt in route.alternatives
         ],
+        "searched_share": run.searched_share,
         "next_cameras": [
             {
                 "camera_id": c.camera_id,
