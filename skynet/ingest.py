@@ -25,6 +25,7 @@ from camera_registry.camera import Camera
 from camera_registry.store import RegistryStore
 from skynet._workers import opencv_single_threaded
 from skynet.errors import BadInputError, NotFoundError, SkynetError
+from skynet.events import EventBus
 from skynet.store import ClipRecord, SightingStore
 from skynet.times import parse_time
 from trackers.mot import write_mot
@@ -176,8 +177,12 @@ def ingest(
     watched_edges: Mapping[str, Mapping[str, LineString]] | None = None,
     on_outcome: Callable[[IngestOutcome], None] | None = None,
     on_frame: Callable[[int], None] | None = None,
+    events: EventBus | None = None,
 ) -> list[IngestOutcome]:
     """Process and commit every job; failures are returned, never raised.
+
+    With ``events``, each committed clip's sightings are published as a
+    ``"sightings"`` event (after the commit: what subscribers hear is stored).
 
     Jobs of consecutive files (no start of their own) run in order in this
     process, each starting where the previous clip ended; the rest run on a
@@ -205,7 +210,10 @@ def ingest(
         if isinstance(result, str):
             record(IngestOutcome(job, error=result))
             continue
-        record(_commit(store, job, result, mot_path))
+        outcome = _commit(store, job, result, mot_path)
+        if events is not None and outcome.ok:
+            events.publish("sightings", result.sightings)
+        record(outcome)
     return outcomes
 
 

@@ -13,7 +13,18 @@ from datetime import UTC, datetime
 
 import typer
 
-from skynet.cli import bench, cameras, demo, frontier, ingest, roads, sightings, synth, track
+from skynet.cli import (
+    bench,
+    cameras,
+    demo,
+    frontier,
+    ingest,
+    roads,
+    sightings,
+    synth,
+    track,
+    watch,
+)
 from skynet.cli._common import stderr
 from skynet.errors import SkynetError
 
@@ -35,6 +46,7 @@ app.command("track")(track.track)
 app.command("route")(track.route)
 app.command("frontier")(frontier.frontier_command)
 app.command("bench")(bench.bench)
+app.add_typer(watch.app, name="watch")
 
 EXIT_FAULT = 1
 EXIT_BAD_INPUT = 2

@@ -1,0 +1,227 @@
+"""``skynet watch``: alert the moment a target reappears (add, list, remove, run)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import Counter
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from camera_registry.store import RegistryStore
+from skynet.audit import AuditLog, Purpose
+from skynet.cases import CaseStore
+from skynet.cli._common import DbOption, OutputFormat, print_json, stderr, stdout
+from skynet.cli.cameras import parse_bbox
+from skynet.cli.track import CaseOption, OffsetOption, ReasonOption
+from skynet.errors import NotFoundError
+from skynet.events import EventBus
+from skynet.ingest import ingest, plan_jobs, stored_watched_edges
+from skynet.review import case_target
+from skynet.store import SightingStore
+from skynet.times import format_time, parse_time
+from skynet.watch import (
+    DEFAULT_THRESHOLD,
+    Alert,
+    Watch,
+    WatchStore,
+    check_area,
+    target_appearance,
+    watch_id,
+)
+
+app = typer.Typer(help="Watches: alert when a target reappears.", no_args_is_help=True)
+#: How long a watch lasts unless --until says (s).
+DEFAULT_SPAN_S = 24 * 3600.0
+
+
+@app.command("add")
+def add(
+    target: Annotated[str, typer.Option("--target", help="Target id to watch for.")],
+    case: CaseOption,
+    reason: ReasonOption,
+    area: Annotated[
+        str | None, typer.Option("--area", help="W,S,E,N in degrees: only cameras inside.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="ISO 8601 end (default: a day on).")
+    ] = None,
+    threshold: Annotated[
+        float, typer.Option("--threshold", help="Least appearance similarity that fires.")
+    ] = DEFAULT_THRESHOLD,
+    db: DbOption = None,
+) -> None:
+    """Watch for a stored target: its look, class and last place, from now on.
+
+    Example: skynet watch add --target 54be745e5cfc2db3 --case HR-0314 --reason "fled"
+    --area 118.95,25.38,119.10,25.50
+    """
+    purpose = Purpose(case, reason)
+    box = parse_bbox(area) if area else None
+    registry = RegistryStore(db).load()
+    if box is not None:
+        check_area(box, registry)
+    store = SightingStore(db)
+    cases = CaseStore(store.engine)
+    stored = case_target(cases, purpose, target)
+    sightings = store.find(ids=[i for i, _ in stored.sightings])
+    last = max(sightings, key=lambda s: s.t_out)
+    classes = Counter(s.vehicle_class for s in sightings if s.vehicle_class != "vehicle")
+    look = target_appearance(sightings)
+    start = last.t_out
+    end = parse_time(until, "--until") if until else start + DEFAULT_SPAN_S
+    watch = Watch(
+        id=watch_id(purpose.case_id.strip(), look, start),
+        case_id=purpose.case_id.strip(),
+        reason=purpose.reason,
+        appearance=look,
+        vehicle_class=classes.most_common(1)[0][0] if classes else "vehicle",
+        start_s=start,
+        end_s=end,
+        threshold=threshold,
+        area=box,
+        origin_camera=last.camera_id,
+        origin_s=last.t_out,
+    )
+    AuditLog(store.engine).record(purpose, "watch", target, detail={"watch_id": watch.id})
+    WatchStore(store.engine).add(watch)
+    stdout.print(
+        f"watch {watch.id}: {watch.vehicle_class} like target {target}, from "
+        f"{last.camera_id} {format_time(start, timespec='seconds')} to "
+        f"{format_time(end, timespec='seconds')}, fires at {threshold:.2f}"
+    )
+
+
+@app.command("list")
+def list_(
+    output: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="table for people; json for scripts.")
+    ] = OutputFormat.table,
+    utc_offset: OffsetOption = 0.0,
+    db: DbOption = None,
+) -> None:
+    """The watches kept, oldest first.
+
+    Example: skynet watch list --format json
+    """
+    watches = WatchStore(db).all()
+    if output is not OutputFormat.table:
+        print_json([_watch_json(w) for w in watches])
+        return
+    table = Table()
+    for column in ("id", "case", "class", "from", "until", "threshold", "area"):
+        table.add_column(column)
+    for w in watches:
+        table.add_row(
+            w.id,
+            w.case_id,
+            w.vehicle_class,
+            format_time(w.start_s, utc_offset, timespec="seconds"),
+            format_time(w.end_s, utc_offset, timespec="seconds"),
+            f"{w.threshold:.2f}",
+            ",".join(f"{v:g}" for v in w.area) if w.area else "anywhere",
+        )
+    stdout.print(table)
+
+
+@app.command("remove")
+def remove(
+    key: Annotated[str, typer.Argument(help="Watch id (see 'skynet watch list').")],
+    case: CaseOption,
+    reason: ReasonOption,
+    db: DbOption = None,
+) -> None:
+    """Stop a watch (audited).
+
+    Example: skynet watch remove 9c1e2f3a4b5d6e7f --case HR-0314 --reason "vehicle found"
+    """
+    purpose = Purpose(case, reason)
+    store = WatchStore(db)
+    if key not in {w.id for w in store.all()}:
+        raise NotFoundError(f"no watch {key!r}")
+    AuditLog(store.engine).record(purpose, "unwatch", key)
+    store.remove(key)
+    stdout.print(f"watch {key} removed")
+
+
+@app.command("run")
+def run(
+    path: Annotated[str, typer.Argument(help="Footage to ingest: a clip, folder or manifest.")],
+    workers: Annotated[int | None, typer.Option("--workers", min=1)] = None,
+    output: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="table: a line per alert; json lines.")
+    ] = OutputFormat.table,
+    utc_offset: OffsetOption = 0.0,
+    db: DbOption = None,
+) -> None:
+    """Ingest footage and print an alert whenever a new sighting fits a watch.
+
+    Example: skynet watch run hit-and-run/footage --db case.db
+    """
+    from skynet.watch import alert_on_new_sightings
+
+    registry = RegistryStore(db).load()
+    watches = WatchStore(db)
+    bus = EventBus()
+    alerts: list[Alert] = []
+
+    def show(_: str, alert: Alert) -> None:
+        alerts.append(alert)
+        if output is OutputFormat.table:
+            stdout.print(
+                f"ALERT watch {alert.watch_id} (case {alert.case_id}): sighting "
+                f"{alert.sighting_id} at {alert.camera_id} "
+                f"{format_time(alert.t_in, utc_offset, timespec='seconds')}: {alert.reason}"
+            )
+        else:
+            print_json(dataclasses.asdict(alert))
+
+    bus.subscribe("alert", show)
+    alert_on_new_sightings(bus, watches, registry, _free_flow(db))
+    began = time.perf_counter()
+    jobs = plan_jobs(path, None, None)
+    outcomes = ingest(jobs, db, workers=workers, watched_edges=stored_watched_edges(db), events=bus)
+    failed = [o for o in outcomes if not o.ok]
+    stderr.print(
+        f"{len(outcomes)} clips, {sum(o.added for o in outcomes)} new sightings, "
+        f"{len(alerts)} alerts, {len(failed)} failed in {time.perf_counter() - began:.1f} s"
+    )
+    for outcome in failed:
+        stderr.print(f"  failed: {outcome.job.source}: {outcome.error}", markup=False)
+
+
+def _free_flow(db: str | None) -> Any:
+    """Free-flow seconds between cameras when the database has roads; else None."""
+    from skynet.roads import RoadStore
+    from skynet.roads.cameras import attach_cameras
+    from skynet.transitions import TransitionModel
+
+    try:
+        network = RoadStore(db).load()
+    except NotFoundError:
+        stderr.print("no road network: alerts are not checked for reachability")
+        return None
+    registry = RegistryStore(db).load()
+    model = TransitionModel.on_demand(network, registry, attach_cameras(network, registry))
+
+    def times(camera_id: str) -> dict[str, float]:
+        reach = model.reachable(camera_id)
+        return dict(zip(reach.to_ids.tolist(), reach.free_flow_s.tolist(), strict=True))
+
+    return times
+
+
+def _watch_json(w: Watch) -> dict[str, Any]:
+    return {
+        "id": w.id,
+        "case_id": w.case_id,
+        "vehicle_class": w.vehicle_class,
+        "start_s": w.start_s,
+        "end_s": w.end_s,
+        "threshold": w.threshold,
+        "area": list(w.area) if w.area else None,
+        "origin_camera": w.origin_camera,
+        "origin_s": w.origin_s,
+    }
