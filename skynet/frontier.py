@@ -176,6 +176,14 @@ class FrontierModel:
             for i in order
         ]
 
+    def free_flow_from(self, from_camera: str) -> dict[str, float]:
+        """Quickest free-flow seconds from ``from_camera``'s view to the start of every
+        camera's view it reaches within the horizon (a lower bound of any trip's)."""
+        quickest, _ = self._arrivals(from_camera)
+        ids = self.attachment.camera_ids.astype(str)
+        reached = np.flatnonzero(np.isfinite(quickest) & (quickest <= self.horizon_s))
+        return {str(ids[r]): float(quickest[r]) for r in reached.tolist()}
+
     def _arrivals(
         self, from_camera: str, exit_edge: str | None = None
     ) -> tuple[FloatArray, FloatArray]:

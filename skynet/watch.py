@@ -132,12 +132,14 @@ def match_watches(
     sightings: Sequence[Sighting],
     registry: CameraRegistry,
     free_flow_s: Callable[[str], dict[str, float]] | None = None,
+    horizon_s: float = np.inf,
 ) -> list[Alert]:
-    """Alerts of ``sightings`` on ``watches`` (see the module), best first per sighting.
+    """Alerts of ``sightings`` on ``watches`` (see the module), in time order.
 
     ``free_flow_s(camera)`` gives the free-flow seconds from that camera to
-    each camera it reaches (the transition model); without it reachability
-    is not judged.
+    each camera it reaches within ``horizon_s`` (the transition model); a
+    camera it does not list is at least ``horizon_s`` away. Without it
+    reachability is not judged.
     """
     if not watches or not sightings:
         return []
@@ -175,7 +177,7 @@ def match_watches(
             for row, s in enumerate(sightings):
                 if s.camera_id == watch.origin_camera:
                     continue
-                need = times.get(s.camera_id, np.inf)
+                need = times.get(s.camera_id, horizon_s)
                 reachable[row, column] = s.t_in - watch.origin_s + SLACK_S >= need
     thresholds = np.array([w.threshold for w in watches])
     fires = (similarity >= thresholds) & same_class & in_span & in_area & reachable
@@ -267,12 +269,14 @@ def alert_on_new_sightings(
     watches: WatchStore,
     registry: CameraRegistry,
     free_flow_s: Callable[[str], dict[str, float]] | None = None,
+    horizon_s: float = np.inf,
 ) -> Callable[[], None]:
     """Score every ``"sightings"`` event against the stored watches and publish each
     ``"alert"``; returns the function that stops it."""
 
     def on_sightings(_: str, sightings: Sequence[Sighting]) -> None:
-        for alert in match_watches(watches.all(), list(sightings), registry, free_flow_s):
+        found = match_watches(watches.all(), list(sightings), registry, free_flow_s, horizon_s)
+        for alert in found:
             events.publish("alert", alert)
 
     return events.subscribe("sightings", on_sightings)

@@ -179,7 +179,8 @@ def run(
             print_json(dataclasses.asdict(alert))
 
     bus.subscribe("alert", show)
-    alert_on_new_sightings(bus, watches, registry, _free_flow(db))
+    free_flow, horizon = _free_flow(db)
+    alert_on_new_sightings(bus, watches, registry, free_flow, horizon)
     began = time.perf_counter()
     jobs = plan_jobs(path, None, None)
     outcomes = ingest(jobs, db, workers=workers, watched_edges=stored_watched_edges(db), events=bus)
@@ -192,25 +193,21 @@ def run(
         stderr.print(f"  failed: {outcome.job.source}: {outcome.error}", markup=False)
 
 
-def _free_flow(db: str | None) -> Any:
-    """Free-flow seconds between cameras when the database has roads; else None."""
+def _free_flow(db: str | None) -> tuple[Any, float]:
+    """Free-flow seconds between cameras (and their horizon) when the database has roads."""
+    from skynet.frontier import FrontierModel
+    from skynet.investigate import DEFAULT_HORIZON_S
     from skynet.roads import RoadStore
     from skynet.roads.cameras import attach_cameras
-    from skynet.transitions import TransitionModel
 
     try:
         network = RoadStore(db).load()
     except NotFoundError:
         stderr.print("no road network: alerts are not checked for reachability")
-        return None
+        return None, float("inf")
     registry = RegistryStore(db).load()
-    model = TransitionModel.on_demand(network, registry, attach_cameras(network, registry))
-
-    def times(camera_id: str) -> dict[str, float]:
-        reach = model.reachable(camera_id)
-        return dict(zip(reach.to_ids.tolist(), reach.free_flow_s.tolist(), strict=True))
-
-    return times
+    model = FrontierModel(network, registry, attach_cameras(network, registry), DEFAULT_HORIZON_S)
+    return model.free_flow_from, model.horizon_s
 
 
 def _watch_json(w: Watch) -> dict[str, Any]:
