@@ -226,5 +226,9 @@ def test_help_shows_examples(run_cli: CliRunner) -> None:
         ["demo"],
         ["frontier"],
         ["bench"],
+        ["watch", "add"],
+        ["watch", "list"],
+        ["watch", "remove"],
+        ["watch", "run"],
     ):
         assert "Example: skynet" in run_cli(*command, "--help", check=True).stdout
