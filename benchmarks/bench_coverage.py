@@ -27,40 +27,35 @@ Example: python benchmarks/bench_coverage.py --escapes 20 --workers 2
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import itertools
+import functools
 import json
 import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
 import numpy as np
+from _escapes import escape_scenario, over_escapes
 
 from camera_registry.registry import CameraRegistry
-from skynet.errors import BadInputError, SkynetError
+from skynet.errors import SkynetError
 from skynet.roads.cameras import attach_cameras
 from skynet.routes import RouteParams, edge_f1, route_timeline, shortest_path_route
-from skynet.synthetic.scenario import ScenarioSpec, build_scenario
 from skynet.synthetic.sightings import simulate_sightings
 from skynet.timeline import Linker, SightingPool, build_timeline
 from skynet.transitions import TransitionModel
 
-SPEC = Path(__file__).resolve().parent.parent / "sample_data" / "hit_and_run" / "spec.json"
 DEFAULT_PNG = Path(__file__).resolve().parent / "coverage_sweep.png"
 CRASH_CAMERA = "P01-CRASH"
 METHODS = ("Skynet", "time only", "baseline")
 
 
-def sweep_one(seed: int, coverages: Sequence[float]) -> list[dict[str, float]]:
-    """All coverages of one escape (one scenario seed); none when the seed's county has
+def sweep_one(seed: int, coverages: Sequence[float]) -> list[dict[str, float]] | None:
+    """All coverages of one escape (one scenario seed); None when the seed's county has
     no escape like the spec's (its length and rural share)."""
-    spec = dataclasses.replace(ScenarioSpec.from_file(SPEC), seed=seed)
-    try:
-        scenario = build_scenario(spec)
-    except BadInputError:
-        return []
+    scenario = escape_scenario(seed)
+    if scenario is None:
+        return None
     network = scenario.city.road_network()
     simulated = simulate_sightings(scenario)
     truth_rows = scenario.route_rows(network)
@@ -162,22 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rows", type=Path, help="also write every escape's row here (JSON)")
     args = parser.parse_args(argv)
     began = time.perf_counter()
-    seeds = itertools.count(args.first_seed)
-    rows: list[dict[str, float]] = []
-    done = skipped = 0
-    with ProcessPoolExecutor(args.workers) as pool:
-        running = {pool.submit(sweep_one, next(seeds), args.coverages) for _ in range(args.escapes)}
-        while running:
-            finished, running = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                found = future.result()
-                if found:
-                    rows += found
-                    done += 1
-                    print(f"escapes: {done}/{args.escapes}", file=sys.stderr)
-                else:  # no such escape in that county: try the next seed
-                    skipped += 1
-                    running.add(pool.submit(sweep_one, next(seeds), args.coverages))
+    sweep = functools.partial(sweep_one, coverages=args.coverages)
+    escapes, skipped = over_escapes(sweep, args.escapes, args.first_seed, args.workers)
+    rows = [row for escape in escapes for row in escape]
+    done = len(escapes)
     summary = table(rows, args.coverages)
     if args.rows:
         args.rows.write_text(json.dumps(sorted(rows, key=lambda r: (r["seed"], -r["coverage"]))))

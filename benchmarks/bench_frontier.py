@@ -30,25 +30,19 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import itertools
 import statistics
-import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from pathlib import Path
 
 import numpy as np
+from _escapes import escape_scenario, over_escapes
 
 from camera_registry.registry import CameraRegistry
-from skynet.errors import BadInputError
 from skynet.frontier import FrontierModel
 from skynet.roads.cameras import attach_cameras
-from skynet.synthetic.scenario import ScenarioSpec, build_scenario
 from skynet.synthetic.sightings import SightingNoise, simulate_sightings
 from trackers.sighting import Sighting
 
-SPEC = Path(__file__).resolve().parent.parent / "sample_data" / "hit_and_run" / "spec.json"
 CRASH_CAMERA = "P01-CRASH"
 #: Seconds of footage before the window an investigator also watches.
 SCRUB_S = 30.0
@@ -134,10 +128,8 @@ def follow_by_distance(
 
 
 def one_escape(seed: int) -> dict[str, float] | None:
-    spec = dataclasses.replace(ScenarioSpec.from_file(SPEC), seed=seed)
-    try:
-        scenario = build_scenario(spec)
-    except BadInputError:
+    scenario = escape_scenario(seed)
+    if scenario is None:
         return None
     network = scenario.city.road_network()
     registry = CameraRegistry(scenario.cameras, scenario.city.crs)
@@ -170,19 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
     began = time.perf_counter()
-    seeds = itertools.count(args.first_seed)
-    rows: list[dict[str, float]] = []
-    with ProcessPoolExecutor(args.workers) as pool:
-        running = {pool.submit(one_escape, next(seeds)) for _ in range(args.escapes)}
-        while running:
-            finished, running = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                row = future.result()
-                if row is None:  # no such escape in that county: try the next seed
-                    running.add(pool.submit(one_escape, next(seeds)))
-                else:
-                    rows.append(row)
-                    print(f"escapes: {len(rows)}/{args.escapes}", file=sys.stderr)
+    rows, _ = over_escapes(one_escape, args.escapes, args.first_seed, args.workers)
     rows.sort(key=lambda r: r["seed"])
     print(f"{len(rows)} escapes in {time.perf_counter() - began:.0f} s (cap {CAP} openings)")
     print("| seed | cameras that saw it | Skynet opened (found) | by hand opened (found) | ratio |")

@@ -15,32 +15,24 @@ Example: python benchmarks/bench_watch.py --escapes 20 --workers 2
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import itertools
-import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from pathlib import Path
 
 import numpy as np
+from _escapes import SPEC, escape_scenario, over_escapes
 
 from camera_registry.registry import CameraRegistry
-from skynet.errors import BadInputError
 from skynet.frontier import FrontierModel
 from skynet.roads.cameras import attach_cameras
 from skynet.synthetic.scenario import ScenarioSpec, build_scenario
 from skynet.synthetic.sightings import simulate_sightings
 from skynet.watch import Watch, match_watches, target_appearance, watch_id
-
-SPEC = Path(__file__).resolve().parent.parent / "sample_data" / "hit_and_run" / "spec.json"
+from trackers.sighting import Sighting
 
 
 def one_escape(seed: int) -> dict[str, float] | None:
-    spec = dataclasses.replace(ScenarioSpec.from_file(SPEC), seed=seed)
-    try:
-        scenario = build_scenario(spec)
-    except BadInputError:
+    scenario = escape_scenario(seed)
+    if scenario is None:
         return None
     network = scenario.city.road_network()
     registry = CameraRegistry(scenario.cameras, scenario.city.crs)
@@ -75,11 +67,8 @@ def one_escape(seed: int) -> dict[str, float] | None:
     return row
 
 
-def matching_cost(watches: int, sightings: int) -> float:
+def matching_cost(watches: int, batch: Sequence[Sighting], registry: CameraRegistry) -> float:
     """Median seconds to match one clip's sightings against many watches (no reach check)."""
-    scenario = build_scenario(ScenarioSpec.from_file(SPEC))
-    registry = CameraRegistry(scenario.cameras, scenario.city.crs)
-    batch = simulate_sightings(scenario).sightings[:sightings]
     looks = np.random.default_rng(0).normal(size=(watches, 64)).astype(np.float32)
     held = [Watch(f"w{i}", "c", "r", look, "car", 0.0, 1e12) for i, look in enumerate(looks)]
     runs = []
@@ -97,19 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
     began = time.perf_counter()
-    seeds = itertools.count(args.first_seed)
-    rows: list[dict[str, float]] = []
-    with ProcessPoolExecutor(args.workers) as pool:
-        running = {pool.submit(one_escape, next(seeds)) for _ in range(args.escapes)}
-        while running:
-            finished, running = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                row = future.result()
-                if row is None:
-                    running.add(pool.submit(one_escape, next(seeds)))
-                else:
-                    rows.append(row)
-                    print(f"escapes: {len(rows)}/{args.escapes}", file=sys.stderr)
+    rows, _ = over_escapes(one_escape, args.escapes, args.first_seed, args.workers)
     print(f"{len(rows)} escapes in {time.perf_counter() - began:.0f} s")
     print("| check | alerts | precision | recall |")
     print("|---|---|---|---|")
@@ -119,8 +96,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         found = sum(r[f"{name} recall"] * r["target_sightings"] for r in rows)
         total = sum(r["target_sightings"] for r in rows)
         print(f"| {name} | {alerts:.0f} | {right / max(alerts, 1):.3f} | {found / total:.3f} |")
+    scenario = build_scenario(ScenarioSpec.from_file(SPEC))
+    registry = CameraRegistry(scenario.cameras, scenario.city.crs)
+    sightings_pool = simulate_sightings(scenario).sightings
     for watches, sightings in ((10, 10), (1000, 10), (10_000, 50)):
-        cost = matching_cost(watches, sightings)
+        cost = matching_cost(watches, sightings_pool[:sightings], registry)
         print(f"matching {sightings} sightings against {watches:,} watches: {cost * 1000:.2f} ms")
     return 0
 

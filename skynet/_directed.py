@@ -26,7 +26,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from skynet._anchors import edge_rows_by_label
-from skynet._paths import CLASS_SPEED, _bounded, _min_matrix
+from skynet._paths import CLASS_SPEED, _bounded, _min_matrix, road_matrices
 from skynet._transition_graph import RoadMatrix
 from skynet.roads.cameras import CameraAttachment
 from skynet.roads.network import RoadNetwork
@@ -289,15 +289,7 @@ class DirectedTrips:
     def _graphs(self) -> dict[tuple[bool, bool], csr_matrix]:
         """(forward, avoid) → the road graph with free-flow or camera-shunning costs."""
         if not self._matrices:
-            edges = self.network.edges
-            nodes = len(self.network.nodes)
-            att = self.attachment
-            watched = np.zeros(len(edges.u), dtype=bool)
-            watched[att.edge[att.online[att.camera]]] = True
-            plain = _min_matrix(edges.u, edges.v, edges.travel_time, nodes)
-            costly = _min_matrix(
-                edges.u, edges.v, edges.travel_time + AVOID_PENALTY_S * watched, nodes
-            )
+            plain, costly = road_matrices(self.network, self.attachment, AVOID_PENALTY_S)
             self._matrices = {
                 (True, False): plain,
                 (False, False): plain.T.tocsr(),

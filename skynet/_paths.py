@@ -27,6 +27,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from skynet.errors import BadInputError
+from skynet.roads.cameras import CameraAttachment
 from skynet.roads.network import RoadNetwork
 
 FloatArray = NDArray[np.float64]
@@ -269,6 +270,20 @@ def _corridor(
         sink,
         budget_s,
     )
+
+
+def road_matrices(
+    network: RoadNetwork, attachment: CameraAttachment, penalty_s: float
+) -> tuple[csr_matrix, csr_matrix]:
+    """Node-to-node free-flow seconds, and the same with ``penalty_s`` more on every edge an
+    online camera watches (the way round the cameras), cheapest parallel edge kept."""
+    edges = network.edges
+    nodes = len(network.nodes)
+    watched = np.zeros(len(edges.u), dtype=bool)
+    watched[attachment.edge[attachment.online[attachment.camera]]] = True
+    plain = _min_matrix(edges.u, edges.v, edges.travel_time, nodes)
+    shunning = _min_matrix(edges.u, edges.v, edges.travel_time + penalty_s * watched, nodes)
+    return plain, shunning
 
 
 def _min_matrix(u: IntArray, v: IntArray, cost: FloatArray, size: int) -> csr_matrix:

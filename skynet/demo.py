@@ -20,17 +20,19 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Final
 
 import numpy as np
 
 from camera_registry.camera import Camera
+from camera_registry.database import data_home
 from camera_registry.store import RegistryStore
 from skynet import __version__
 from skynet.audit import Purpose
 from skynet.errors import BadInputError, NotFoundError, SkynetError
-from skynet.frontier import FrontierCamera, FrontierModel
+from skynet.frontier import FrontierCamera
 from skynet.ingest import ingest, plan_jobs, stored_watched_edges
 from skynet.investigate import Investigation, TargetResult, follow_target
 from skynet.review import came_from
@@ -108,8 +110,6 @@ class DemoRun:
 
 def default_cache() -> Path:
     """Where the demo keeps its footage and store between runs."""
-    from camera_registry.database import data_home
-
     return data_home() / "demo"
 
 
@@ -178,13 +178,7 @@ def run_demo(
     clock = time.perf_counter()
     last = result.timeline.entries[-1].sighting
     recorded = {c.id for c in chosen if c.status == "online"}
-    model = FrontierModel(
-        investigation.network,
-        investigation.registry,
-        investigation.attachment,
-        investigation.transitions.horizon_s,
-    )
-    everything = model.rank(
+    everything = investigation.frontier.rank(
         last.camera_id,
         last.t_out,
         reviewed=dict.fromkeys(recorded, window[1]),  # all footage searched to the window's end
@@ -330,8 +324,6 @@ def score(
 
 def _utc_offset_h(iso: str) -> float:
     """The offset (hours) of an ISO 8601 time: the scene's local time."""
-    from datetime import datetime
-
     offset = datetime.fromisoformat(iso).utcoffset()
     return 0.0 if offset is None else offset.total_seconds() / 3600.0
 

@@ -15,6 +15,7 @@ from skynet.frontier import FrontierCamera
 from skynet.report.evidence import evidence_thumbnails
 from skynet.report.html_report import Report, TimelineRow, render_html
 from skynet.report.map_image import MapNote, draw_route_map
+from skynet.roads.coverage import watched_lengths
 from skynet.times import format_time
 
 GEOJSON: Final = "route.geojson"
@@ -157,28 +158,13 @@ def watched_length_m(run: DemoRun) -> float:
     """Metres of the route inside an online camera's watched span (the rest is inferred).
 
     A camera watches tens of metres of an edge that may run for a kilometre,
-    so spans count, not whole edges; overlapping spans on one edge count once.
+    so spans count, not whole edges; overlapping spans count once.
     """
     route = run.result.route
     assert route is not None
-    attachment = run.investigation.attachment
-    online = attachment.online[attachment.camera]
-    on_route = np.isin(attachment.edge, np.unique(route.edges)) & online
-    spans: dict[int, list[tuple[float, float]]] = {}
-    for edge, start, end in zip(
-        attachment.edge[on_route].tolist(),
-        attachment.start_m[on_route].tolist(),
-        attachment.end_m[on_route].tolist(),
-        strict=True,
-    ):
-        spans.setdefault(edge, []).append((min(start, end), max(start, end)))
-    total = 0.0
-    for pieces in spans.values():
-        reach = -np.inf
-        for start, end in sorted(pieces):
-            total += max(0.0, end - max(start, reach))
-            reach = max(reach, end)
-    return total
+    network, attachment = run.investigation.network, run.investigation.attachment
+    per_edge = watched_lengths(attachment.parts, attachment.online, network.edges.length)
+    return float(per_edge[np.unique(route.edges)].sum())
 
 
 def accuracy_facts(run: DemoRun) -> list[tuple[str, str]]:

@@ -29,8 +29,9 @@ from scipy.sparse import csr_matrix
 
 from camera_registry.registry import CameraRegistry
 from skynet._anchors import edge_rows_by_label
+from skynet._directed import AVOID_PENALTY_S
 from skynet._evidence import EvidenceParams
-from skynet._paths import _bounded, _min_matrix
+from skynet._paths import _bounded, road_matrices
 from skynet.errors import BadInputError
 from skynet.roads.cameras import CameraAttachment
 from skynet.roads.network import RoadNetwork
@@ -41,8 +42,9 @@ MAX_SLOWDOWN: Final = 3.0
 PRIOR_SCALE_S: Final = 300.0
 #: Weight of a candidate reached back through the camera the target came from.
 TURN_BACK: Final = 0.05
-#: Cost of driving an edge an online camera watches, on the way round (s).
-PENALTY_S: Final = 100_000.0
+#: Cost of driving an edge an online camera watches, on the way round (s): the
+#: linker's, far above any trip.
+PENALTY_S: Final = AVOID_PENALTY_S
 #: Watched roads passed unseen beyond which a camera is no candidate.
 MAX_PASSED: Final = 6
 #: Candidates examined at most, nearest first (a city camera reaches thousands).
@@ -153,9 +155,7 @@ class FrontierModel:
         seconds = np.maximum(round_s[rows], quickest[rows])
         weight = np.exp(-seconds / PRIOR_SCALE_S) * miss**exponent
         if came_from is not None and came_from in self.registry:
-            weight *= np.where(
-                self._behind(from_camera, came_from, rows, exit_edge), TURN_BACK, 1.0
-            )
+            weight *= np.where(self._behind(quickest, came_from, rows), TURN_BACK, 1.0)
         share = weight / weight.sum()
         order = [
             i
@@ -228,26 +228,19 @@ class FrontierModel:
         return best
 
     def _behind(
-        self, from_camera: str, came_from: str, rows: NDArray[np.intp], exit_edge: str | None
+        self, direct: FloatArray, came_from: str, rows: NDArray[np.intp]
     ) -> NDArray[np.bool_]:
-        """Candidates reached at least as quickly back through ``came_from`` (the way back)."""
-        direct, _ = self._arrivals(from_camera, exit_edge)
-        via_back = direct[self.attachment.camera_rows([came_from])[0]]
+        """Candidates reached at least as quickly back through ``came_from`` (the way back);
+        ``direct``: the quickest times from the last view, as ``rank`` found them."""
+        own = self.attachment.camera_rows([came_from])[0]
+        via_back = direct[own]
         if not np.isfinite(via_back):
             return np.zeros(rows.size, dtype=bool)
         onward, _ = self._arrivals(came_from)
         through = via_back + onward[rows]
-        own = self.attachment.camera_rows([came_from])[0]
         return np.asarray((through <= direct[rows] + 1.0) | (rows == own))
 
     def _matrices(self) -> tuple[csr_matrix, csr_matrix]:
         if self._graphs is None:
-            edges = self.network.edges
-            nodes = len(self.network.nodes)
-            att = self.attachment
-            watched = np.zeros(len(edges.u), dtype=bool)
-            watched[att.edge[att.online[att.camera]]] = True
-            plain = _min_matrix(edges.u, edges.v, edges.travel_time, nodes)
-            costly = _min_matrix(edges.u, edges.v, edges.travel_time + PENALTY_S * watched, nodes)
-            self._graphs = (plain, costly)
+            self._graphs = road_matrices(self.network, self.attachment, PENALTY_S)
         return self._graphs

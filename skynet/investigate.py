@@ -15,6 +15,7 @@ import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from skynet._route_shape import Route
 from skynet.audit import AuditLog, Purpose
 from skynet.cases import CaseStore
 from skynet.errors import BadInputError, NotFoundError
+from skynet.frontier import FrontierModel
 from skynet.roads import RoadStore, attach_cameras
 from skynet.roads.cameras import CameraAttachment
 from skynet.roads.network import RoadNetwork
@@ -95,6 +97,13 @@ class Investigation:
                 network, registry, folder, horizon_s=horizon_s, attachment=attachment
             )
         return cls(network, registry, attachment, transitions, store)
+
+    @cached_property
+    def frontier(self) -> FrontierModel:
+        """Where-to-look-next searches over this world (their road graphs built once)."""
+        return FrontierModel(
+            self.network, self.registry, self.attachment, self.transitions.horizon_s
+        )
 
     def linker(self, *, since_s: float = -math.inf, until_s: float = math.inf) -> Linker:
         """A linker over this world, limited to the investigation's time window."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from skynet.audit import AuditLog, Purpose
 from skynet.cases import CaseStore, StoredTarget
 from skynet.errors import BadInputError, NotFoundError
-from skynet.frontier import FrontierCamera, FrontierModel
+from skynet.frontier import FrontierCamera
 from skynet.investigate import Investigation, TargetResult
 from skynet.timeline import ChainEnd, Timeline, TimelineEntry
 from trackers.sighting import Sighting
@@ -84,13 +84,7 @@ def next_cameras(
     last = max(sightings, key=lambda s: s.t_out)
     reviewed = cases.reviewed(key)
     timeline_of = sorted(sightings, key=lambda s: s.t_in)
-    model = FrontierModel(
-        investigation.network,
-        investigation.registry,
-        investigation.attachment,
-        investigation.transitions.horizon_s,
-    )
-    ranked = model.rank(
+    ranked = investigation.frontier.rank(
         last.camera_id,
         last.t_out,
         reviewed=reviewed,

@@ -41,6 +41,10 @@ DbOption = Annotated[
 FormatOption = Annotated[
     OutputFormat, typer.Option("--format", "-f", help="table for people; json/geojson for scripts.")
 ]
+#: For commands with no GeoJSON to give (geojson prints the JSON document too).
+TableJsonOption = Annotated[
+    OutputFormat, typer.Option("--format", "-f", help="table for people; json for scripts.")
+]
 
 
 def print_json(document: Any) -> None:

@@ -10,7 +10,8 @@ import typer
 from rich.progress import TaskID
 from rich.table import Table
 
-from skynet.cli._common import OutputFormat, print_json, progress, stderr, stdout
+from skynet.cli._common import OutputFormat, TableJsonOption, print_json, progress, stderr, stdout
+from skynet.cli.track import print_alternatives
 from skynet.demo import DemoRun, default_cache, run_demo
 from skynet.demo_outputs import (
     accuracy_facts,
@@ -54,9 +55,7 @@ def demo(
     fresh: Annotated[
         bool, typer.Option("--fresh", help="Ingest again into a new store (footage is kept).")
     ] = False,
-    output: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="table for people; json for scripts.")
-    ] = OutputFormat.table,
+    output: TableJsonOption = OutputFormat.table,
 ) -> None:
     """Investigate the bundled night hit-and-run: 170 cameras, a 21.9 km escape.
 
@@ -120,13 +119,7 @@ def _print(run: DemoRun, paths: dict[str, Path], seconds: float) -> None:
             "seed" if p is None else f"{p:.2f}",
         )
     stdout.print(table)
-    if not route.alternatives:
-        stdout.print("alternatives: none (no other road path fits the observed times)")
-    for rank, alternative in enumerate(route.alternatives, 1):
-        stdout.print(
-            f"alternative {rank}: {alternative.length_m / 1000:.2f} km, "
-            f"probability {alternative.probability:.2f}"
-        )
+    print_alternatives(route)
     if run.next_cameras:
         stdout.print("[bold]Cameras to open next[/bold] (after the last sighting):")
     for camera in run.next_cameras[:5]:

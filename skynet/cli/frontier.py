@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from skynet.audit import Purpose
-from skynet.cli._common import DbOption, OutputFormat, print_json, stderr, stdout
+from skynet.cli._common import DbOption, OutputFormat, TableJsonOption, print_json, stderr, stdout
 from skynet.cli.track import CaseOption, OffsetOption, ReasonOption
 from skynet.errors import BadInputError
 from skynet.investigate import Investigation
@@ -39,9 +39,7 @@ def frontier_command(
         typer.Option("--now", help="ISO 8601 time the footage is searched up to (default: now)."),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Cameras listed.")] = 10,
-    output: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="table for people; json for scripts.")
-    ] = OutputFormat.table,
+    output: TableJsonOption = OutputFormat.table,
     utc_offset: OffsetOption = 0.0,
     db: DbOption = None,
 ) -> None:

@@ -285,6 +285,13 @@ def _print_route(result: TargetResult, route: Route, utc_offset: float) -> None:
             "" if stretch.kind == "observed" else f"{stretch.probability:.2f}",
         )
     stdout.print(table)
+    print_alternatives(route)
+    for sighting_id, why in route.skipped:
+        stdout.print(f"left out: sighting {sighting_id} — {why}")
+
+
+def print_alternatives(route: Route) -> None:
+    """The ranked alternatives of a route, or why there are none."""
     if not route.alternatives:
         stdout.print("alternatives: none (no other road path fits the observed times)")
     for rank, alternative in enumerate(route.alternatives, 1):
@@ -292,8 +299,6 @@ def _print_route(result: TargetResult, route: Route, utc_offset: float) -> None:
             f"alternative {rank}: {alternative.length_m / 1000:.2f} km, "
             f"probability {alternative.probability:.2f}"
         )
-    for sighting_id, why in route.skipped:
-        stdout.print(f"left out: sighting {sighting_id} — {why}")
 
 
 def _evidence(stretch: Stretch) -> str:

@@ -10,10 +10,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from camera_registry.registry import CameraRegistry
 from camera_registry.store import RegistryStore
 from skynet.audit import AuditLog, Purpose
 from skynet.cases import CaseStore
-from skynet.cli._common import DbOption, OutputFormat, print_json, stderr, stdout
+from skynet.cli._common import DbOption, OutputFormat, TableJsonOption, print_json, stderr, stdout
 from skynet.cli.cameras import parse_bbox
 from skynet.cli.track import CaseOption, OffsetOption, ReasonOption
 from skynet.errors import NotFoundError
@@ -27,6 +28,7 @@ from skynet.watch import (
     Alert,
     Watch,
     WatchStore,
+    alert_on_new_sightings,
     check_area,
     target_appearance,
     watch_id,
@@ -60,9 +62,8 @@ def add(
     """
     purpose = Purpose(case, reason)
     box = parse_bbox(area) if area else None
-    registry = RegistryStore(db).load()
     if box is not None:
-        check_area(box, registry)
+        check_area(box, RegistryStore(db).load())
     store = SightingStore(db)
     cases = CaseStore(store.engine)
     stored = case_target(cases, purpose, target)
@@ -96,9 +97,7 @@ def add(
 
 @app.command("list")
 def list_(
-    output: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="table for people; json for scripts.")
-    ] = OutputFormat.table,
+    output: TableJsonOption = OutputFormat.table,
     utc_offset: OffsetOption = 0.0,
     db: DbOption = None,
 ) -> None:
@@ -160,8 +159,6 @@ def run(
 
     Example: skynet watch run hit-and-run/footage --db case.db
     """
-    from skynet.watch import alert_on_new_sightings
-
     registry = RegistryStore(db).load()
     watches = WatchStore(db)
     bus = EventBus()
@@ -179,7 +176,7 @@ def run(
             print_json(dataclasses.asdict(alert))
 
     bus.subscribe("alert", show)
-    free_flow, horizon = _free_flow(db)
+    free_flow, horizon = _free_flow(db, registry)
     alert_on_new_sightings(bus, watches, registry, free_flow, horizon)
     began = time.perf_counter()
     jobs = plan_jobs(path, None, None)
@@ -193,7 +190,7 @@ def run(
         stderr.print(f"  failed: {outcome.job.source}: {outcome.error}", markup=False)
 
 
-def _free_flow(db: str | None) -> tuple[Any, float]:
+def _free_flow(db: str | None, registry: CameraRegistry) -> tuple[Any, float]:
     """Free-flow seconds between cameras (and their horizon) when the database has roads."""
     from skynet.frontier import FrontierModel
     from skynet.investigate import DEFAULT_HORIZON_S
@@ -205,7 +202,6 @@ def _free_flow(db: str | None) -> tuple[Any, float]:
     except NotFoundError:
         stderr.print("no road network: alerts are not checked for reachability")
         return None, float("inf")
-    registry = RegistryStore(db).load()
     model = FrontierModel(network, registry, attach_cameras(network, registry), DEFAULT_HORIZON_S)
     return model.free_flow_from, model.horizon_s
 

@@ -226,13 +226,13 @@ class _Roads:
 
     def watched(self, network: RoadNetwork, parts: WatchedParts, cameras: BoolArray) -> FloatArray:
         """Watched length of each road by the selected cameras, overlaps merged."""
-        per_edge = _merged_lengths(parts, cameras, network.edges.length)
+        per_edge = watched_lengths(parts, cameras, network.edges.length)
         out = np.zeros(self.length.size)
         np.maximum.at(out, network.edges.road, per_edge)
         return np.minimum(out, self.length)
 
 
-def _merged_lengths(parts: WatchedParts, cameras: BoolArray, lengths: FloatArray) -> FloatArray:
+def watched_lengths(parts: WatchedParts, cameras: BoolArray, lengths: FloatArray) -> FloatArray:
     """Per-edge length of the union of watched intervals, vectorised.
 
     Shifting each edge's intervals by a per-edge offset larger than any edge

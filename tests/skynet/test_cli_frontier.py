@@ -41,6 +41,17 @@ def frontier_json(run_cli: CliRunner, *args: str) -> dict[str, object]:
     return document
 
 
+def track(run_cli: CliRunner, case: CaseDb) -> dict[str, object]:
+    """Follow the seed as the investigator would first: the target and its timeline."""
+    result = run_cli(
+        "track", "--seed", case.seed().id, *PURPOSE, "--db", case.db, "--format", "json",
+        check=True,
+    )  # fmt: skip
+    document = json.loads(result.stdout)
+    assert isinstance(document, dict)
+    return document
+
+
 def camera_ids(document: dict[str, object]) -> list[str]:
     cameras = document["cameras"]
     assert isinstance(cameras, list)
@@ -52,12 +63,10 @@ def test_frontier_points_at_the_next_camera_and_follows_what_is_found(
 ) -> None:
     case, cut = cut_case
     db = ("--db", case.db)
-    tracked = run_cli(
-        "track", "--seed", case.seed().id, *PURPOSE, *db, "--format", "json", check=True
-    )
-    target = json.loads(tracked.stdout)["target_id"]
+    tracked = track(run_cli, case)
+    target = str(tracked["target_id"])
     truth = passages(case)
-    assert len(json.loads(tracked.stdout)["sightings"]) == SEEN
+    assert len(tracked["sightings"]) == SEEN  # type: ignore[arg-type]
     now = ("--now", format_time(cut + 900.0))
     first = frontier_json(run_cli, "--target", target, *PURPOSE, *db, *now, "--limit", "10")
     ranked = camera_ids(first)
@@ -88,10 +97,7 @@ def test_frontier_table_and_bad_requests(
 ) -> None:
     case, cut = cut_case
     db = ("--db", case.db)
-    tracked = run_cli(
-        "track", "--seed", case.seed().id, *PURPOSE, *db, "--format", "json", check=True
-    )
-    target = json.loads(tracked.stdout)["target_id"]
+    target = str(track(run_cli, case)["target_id"])
     now = ("--now", format_time(cut + 900.0))
     table = run_cli("frontier", "--target", target, *PURPOSE, *db, *now, check=True)
     assert "last seen at" in table.stdout and "open from" in table.stdout
