@@ -107,6 +107,18 @@ class RegistryStore:
             raise NotFoundError(msg)
         return _camera_from_row(row)
 
+    def remove(self, camera_id: str) -> None:
+        """Delete one camera (:class:`NotFoundError` when there is none by that id)."""
+        try:
+            with self.engine.begin() as connection:
+                gone = connection.execute(
+                    sa.delete(cameras_table).where(cameras_table.c.id == camera_id)
+                )
+        except SQLAlchemyError as exc:
+            raise store_error(self.engine, exc) from None
+        if gone.rowcount == 0:
+            raise NotFoundError(f"no camera with id {camera_id!r} in the registry")
+
     def import_cameras(
         self, cameras: Sequence[Camera], crs: SiteCRS | None = None
     ) -> ImportSummary:

@@ -14,14 +14,17 @@ from datetime import UTC, datetime
 import typer
 
 from skynet.cli import (
+    audit,
     bench,
     cameras,
     demo,
     frontier,
     ingest,
     roads,
+    serve,
     sightings,
     synth,
+    tokens,
     track,
     watch,
 )
@@ -47,6 +50,9 @@ app.command("route")(track.route)
 app.command("frontier")(frontier.frontier_command)
 app.command("bench")(bench.bench)
 app.add_typer(watch.app, name="watch")
+app.command("serve")(serve.serve)
+app.add_typer(tokens.app, name="tokens")
+app.add_typer(audit.app, name="audit")
 
 EXIT_FAULT = 1
 EXIT_BAD_INPUT = 2

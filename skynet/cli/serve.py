@@ -1,0 +1,59 @@
+"""``skynet serve``: the API and the wall display under uvicorn."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from skynet.cli._common import DbOption, stderr
+from skynet.errors import BadInputError
+
+#: Ports below this need root on most systems; refusing them early says so plainly.
+FIRST_FREE_PORT = 1024
+
+
+def serve(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (loopback unless you mean it).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
+    poll: Annotated[
+        float,
+        typer.Option("--poll", min=0.0, help="Seconds between looks for other processes' ingests."),
+    ] = 2.0,
+    max_body: Annotated[
+        int, typer.Option("--max-body", min=1024, help="Largest request body accepted (bytes).")
+    ] = 1_000_000,
+    db: DbOption = None,
+) -> None:
+    """Serve the HTTP/WebSocket API and the wall display page (/wall).
+
+    Every route but /health and the /wall page needs a bearer token; make one
+    with 'skynet tokens create'. Open the wall at http://HOST:PORT/wall#token=TOKEN.
+    The OpenAPI schema is at /openapi.json, its pages at /docs.
+
+    Example: skynet tokens create --role wall --name "wall 1" --db case.db;
+    skynet serve --db case.db --port 8000
+    """
+    import uvicorn
+
+    from api import Settings, create_app
+
+    if port < FIRST_FREE_PORT and host not in ("127.0.0.1", "localhost", "::1"):
+        stderr.print(f"note: port {port} usually needs root", markup=False)
+    try:
+        app = create_app(Settings(db=db, poll_s=poll, max_body_bytes=max_body))
+    except OSError as exc:
+        raise BadInputError(f"cannot open the database ({exc})", field="--db") from None
+    stderr.print(f"Skynet API on http://{host}:{port} (wall: /wall#token=..., schema: /docs)")
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", ws="websockets")
+    server = uvicorn.Server(config)
+    try:
+        server.run()
+    except OSError as exc:
+        raise BadInputError(
+            f"cannot listen on {host}:{port} ({exc.strerror})", field="--port"
+        ) from None
+    if not server.started:
+        raise BadInputError(f"cannot listen on {host}:{port} (is it in use?)", field="--port")
