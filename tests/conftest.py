@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+sys.path.append(str(Path(__file__).parent / "support"))  # helper modules (importlib mode)
+from _databases import db_url, postgres_server, postgres_url  # noqa: F401 (fixtures)
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 SAMPLE_CAMERAS = REPO / "sample_data" / "cameras.geojson"

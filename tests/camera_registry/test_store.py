@@ -1,4 +1,7 @@
-"""The registry store on SQLite: round trip, schema version, all-or-nothing imports."""
+"""The registry store: round trip, schema version, all-or-nothing imports.
+
+Each test taking ``db_url`` runs on SQLite and on a PostgreSQL server.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from _databases import refuse_inserts
 
 from camera_registry import CameraFile, RegistryStore, SiteCRS, read_cameras
 from camera_registry.database import resolve_url
@@ -19,8 +23,8 @@ def sample(sample_cameras_path: Path) -> CameraFile:
     return read_cameras(sample_cameras_path)
 
 
-def test_round_trip_through_sqlite(tmp_path: Path, sample: CameraFile) -> None:
-    db = tmp_path / "reg.db"
+def test_round_trip(db_url: str, sample: CameraFile) -> None:
+    db = db_url
     summary = RegistryStore(str(db)).import_cameras(
         sample.cameras, SiteCRS.from_user_input(sample.working_crs)
     )
@@ -31,6 +35,20 @@ def test_round_trip_through_sqlite(tmp_path: Path, sample: CameraFile) -> None:
     )
     assert registry.crs.code == "EPSG:32650"
     assert RegistryStore(str(db)).get("J1-N") == next(c for c in sample.cameras if c.id == "J1-N")
+
+
+def test_schema_version_is_checked(db_url: str) -> None:
+    store = RegistryStore(db_url)
+    with store.engine.begin() as connection:
+        version = connection.execute(
+            sa.text("select value from skynet_meta where key='registry_schema_version'")
+        ).scalar_one()
+        assert version == "1"
+        connection.execute(
+            sa.text("update skynet_meta set value='99' where key='registry_schema_version'")
+        )
+    with pytest.raises(StoreError, match="schema version 99"):
+        RegistryStore(db_url)
 
 
 def test_schema_version_and_wal_are_recorded(tmp_path: Path) -> None:
@@ -48,8 +66,8 @@ def test_schema_version_and_wal_are_recorded(tmp_path: Path) -> None:
         RegistryStore(str(db))
 
 
-def test_reimport_is_idempotent_and_updates_are_counted(tmp_path: Path, sample: CameraFile) -> None:
-    store = RegistryStore(str(tmp_path / "reg.db"))
+def test_reimport_is_idempotent_and_updates_are_counted(db_url: str, sample: CameraFile) -> None:
+    store = RegistryStore(db_url)
     store.import_cameras(sample.cameras)
     again = store.import_cameras(sample.cameras)
     assert (again.added, again.updated, again.unchanged) == (0, 0, len(sample.cameras))
@@ -60,8 +78,8 @@ def test_reimport_is_idempotent_and_updates_are_counted(tmp_path: Path, sample: 
     assert store.count() == len(sample.cameras)
 
 
-def test_auto_crs_then_conflicting_crs(tmp_path: Path, sample: CameraFile) -> None:
-    store = RegistryStore(str(tmp_path / "reg.db"))
+def test_auto_crs_then_conflicting_crs(db_url: str, sample: CameraFile) -> None:
+    store = RegistryStore(db_url)
     assert store.working_crs is None
     assert store.import_cameras(sample.cameras[:3]).working_crs == "EPSG:32650"  # UTM chosen
     with pytest.raises(ConflictError, match="EPSG:4547"):
@@ -69,16 +87,11 @@ def test_auto_crs_then_conflicting_crs(tmp_path: Path, sample: CameraFile) -> No
     assert store.count() == 3  # the refused import wrote nothing
 
 
-def test_failed_write_leaves_store_unchanged(tmp_path: Path, sample: CameraFile) -> None:
-    db = tmp_path / "reg.db"
-    store = RegistryStore(str(db))
+def test_failed_write_leaves_store_unchanged(db_url: str, sample: CameraFile) -> None:
+    store = RegistryStore(db_url)
     store.import_cameras(sample.cameras[:5])
     # A trigger makes the database refuse one row mid-import: nothing of that import may land.
-    with sqlite3.connect(db) as connection:
-        connection.execute(
-            "create trigger refuse before insert on cameras when new.id = 'V-XIA-DOME' "
-            "begin select raise(abort, 'refused by test'); end"
-        )
+    refuse_inserts(db_url, "cameras", "V-XIA-DOME", "refused by test")
     changed = [dataclasses.replace(c, name=c.name + " (new)") for c in sample.cameras[:5]]
     with pytest.raises(StoreError, match="refused by test"):
         store.import_cameras(changed + list(sample.cameras[5:]))
@@ -88,8 +101,8 @@ def test_failed_write_leaves_store_unchanged(tmp_path: Path, sample: CameraFile)
     ]
 
 
-def test_empty_and_missing(tmp_path: Path) -> None:
-    store = RegistryStore(str(tmp_path / "reg.db"))
+def test_empty_and_missing(db_url: str) -> None:
+    store = RegistryStore(db_url)
     with pytest.raises(NotFoundError, match="registry is empty"):
         store.load()
     with pytest.raises(NotFoundError, match="'X'"):

@@ -1,12 +1,16 @@
-"""The sighting store: one transaction per clip, idempotent re-ingest, window queries."""
+"""The sighting store: one transaction per clip, idempotent re-ingest, window queries.
+
+Each test runs on SQLite and on a PostgreSQL server (``db_url``, tests/support/_databases.py).
+"""
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
+import dataclasses
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
+from _databases import allow_inserts, refuse_inserts
 
 from skynet.errors import NotFoundError, StoreError
 from skynet.linking import SightingArrays
@@ -47,13 +51,13 @@ def clip(camera: str, name: str) -> ClipRecord:
     )
 
 
-def test_round_trip_and_idempotent_reingest(tmp_path: Path) -> None:
-    store = SightingStore(str(tmp_path / "s.db"))
+def test_round_trip_and_idempotent_reingest(db_url: str) -> None:
+    store = SightingStore(db_url)
     sightings = make_sightings("C1", "a.avi", 7)
     assert store.is_empty()
     assert store.add_clip(clip("C1", "a.avi"), sightings) == 7
     assert store.has_clip("C1:a.avi") and not store.has_clip("C1:b.avi")
-    again = SightingStore(str(tmp_path / "s.db"))
+    again = SightingStore(db_url)
     assert again.add_clip(clip("C1", "a.avi"), sightings) == 0
     assert again.count() == 7 and not again.is_empty()
     back = {s.id: s for s in again.find()}
@@ -62,9 +66,9 @@ def test_round_trip_and_idempotent_reingest(tmp_path: Path) -> None:
     assert [c.name for c in again.clips()] == ["a.avi"]
 
 
-def three_cameras(tmp_path: Path, per_camera: int) -> tuple[SightingStore, list[Sighting]]:
+def three_cameras(db: str, per_camera: int) -> tuple[SightingStore, list[Sighting]]:
     """A store holding one clip of ``per_camera`` sightings at each of C1, C2, C3."""
-    store = SightingStore(str(tmp_path / "s.db"))
+    store = SightingStore(db)
     everything: list[Sighting] = []
     for camera in ("C1", "C2", "C3"):
         batch = make_sightings(camera, "x.avi", per_camera, seed=len(everything))
@@ -73,8 +77,8 @@ def three_cameras(tmp_path: Path, per_camera: int) -> tuple[SightingStore, list[
     return store, everything
 
 
-def test_window_and_camera_queries_match_brute_force(tmp_path: Path) -> None:
-    store, everything = three_cameras(tmp_path, 30)
+def test_window_and_camera_queries_match_brute_force(db_url: str) -> None:
+    store, everything = three_cameras(db_url, 30)
     start, end = 1_773_000_200.0, 1_773_000_300.0
     got = store.find(camera_ids=["C1", "C3"], start_s=start, end_s=end)
     expected = sorted(
@@ -90,9 +94,9 @@ def test_window_and_camera_queries_match_brute_force(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("by", ["t_in", "t_out"])
 def test_window_columns_match_the_sightings_and_the_in_memory_pool(
-    tmp_path: Path, by: TimeSide
+    db_url: str, by: TimeSide
 ) -> None:
-    store, everything = three_cameras(tmp_path, 40)
+    store, everything = three_cameras(db_url, 40)
     start, end = 1_773_000_150.0, 1_773_000_400.0
     columns = store.window(["C1", "C3"], start, end, by=by)
     expected = SightingArrays.from_sightings(
@@ -117,34 +121,59 @@ def test_window_columns_match_the_sightings_and_the_in_memory_pool(
     assert len(store.window(["C9"], start, end, by=by)) == 0
 
 
-def test_an_older_database_gets_the_new_index(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
-    SightingStore(str(path)).add_clip(clip("C1", "a.avi"), make_sightings("C1", "a.avi", 3))
-    with sqlite3.connect(path) as db:
-        db.execute("DROP INDEX ix_sightings_camera_t_out")
-    assert SightingStore(str(path)).count() == 3
-    with sqlite3.connect(path) as db:
-        names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-    assert "ix_sightings_camera_t_out" in names
+def test_an_older_database_gets_the_new_index(db_url: str) -> None:
+    store = SightingStore(db_url)
+    store.add_clip(clip("C1", "a.avi"), make_sightings("C1", "a.avi", 3))
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("DROP INDEX ix_sightings_camera_t_out")
+    assert "ix_sightings_camera_t_out" not in indices(store)
+    again = SightingStore(db_url)
+    assert again.count() == 3
+    assert "ix_sightings_camera_t_out" in indices(again)
 
 
-def test_a_failed_clip_writes_nothing(tmp_path: Path) -> None:
-    db = tmp_path / "s.db"
-    store = SightingStore(str(db))
+def indices(store: SightingStore) -> set[str]:
+    return {str(i["name"]) for i in sa.inspect(store.engine).get_indexes("sightings")}
+
+
+def test_a_failed_clip_writes_nothing(db_url: str) -> None:
+    store = SightingStore(db_url)
     sightings = make_sightings("C1", "a.avi", 5)
-    with sqlite3.connect(db) as connection:
-        connection.execute(
-            f"create trigger refuse before insert on sightings when new.id = '{sightings[3].id}' "
-            "begin select raise(abort, 'disk full (test)'); end"
-        )
+    refuse_inserts(db_url, "sightings", sightings[3].id, "disk full (test)")
     with pytest.raises(StoreError, match="disk full"):
         store.add_clip(clip("C1", "a.avi"), sightings)
     assert store.count() == 0 and not store.has_clip("C1:a.avi")
-    with sqlite3.connect(db) as connection:
-        connection.execute("drop trigger refuse")
+    allow_inserts(db_url, "sightings")
     assert store.add_clip(clip("C1", "a.avi"), sightings) == 5  # the rerun completes it
 
 
-def test_unknown_sighting(tmp_path: Path) -> None:
+def test_values_come_back_bit_for_bit(db_url: str) -> None:
+    """Float64 times and positions, float32 appearance bytes and NULLs survive the round trip."""
+    store = SightingStore(db_url)
+    sightings = make_sightings("C1", "a.avi", 4, seed=7)
+    t_in = 1_773_000_000.123456789
+    awkward = dataclasses.replace(sightings[1], t_in=t_in, t_out=float(np.nextafter(t_in, np.inf)))
+    sightings[1] = awkward
+    store.add_clip(clip("C1", "a.avi"), sightings)
+    back = store.get(awkward.id)
+    assert back.t_in == awkward.t_in and back.t_out == awkward.t_out
+    assert back.t_out > back.t_in
+    assert back.appearance.dtype == np.float32
+    assert back.appearance.tobytes() == np.asarray(awkward.appearance, "<f4").tobytes()
+    assert back.entry_xy == awkward.entry_xy and back.speed_mps == awkward.speed_mps
+    plain = store.get(sightings[0].id)
+    assert plain.entry_xy is None and plain.heading_deg is None
+
+
+def test_a_large_clip_lands_whole_and_once(db_url: str) -> None:
+    """More sightings than one insert chunk: all counted as new once, none the second time."""
+    store = SightingStore(db_url)
+    many = make_sightings("C1", "long.avi", 4_500, seed=3)
+    assert store.add_clip(clip("C1", "long.avi"), many) == 4_500
+    assert store.add_clip(clip("C1", "long.avi"), many) == 0
+    assert store.count() == 4_500
+
+
+def test_unknown_sighting(db_url: str) -> None:
     with pytest.raises(NotFoundError, match="'nope'"):
-        SightingStore(str(tmp_path / "s.db")).get("nope")
+        SightingStore(db_url).get("nope")
