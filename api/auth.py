@@ -73,8 +73,11 @@ def refuse(
     case_id: str = "",
     reason: str = "",
 ) -> ProblemError:
-    """Audit the refusal, then give the problem to raise."""
+    """Audit the refusal (with whatever case and reason the request gave), then give the
+    problem to raise."""
     host = request.client.host if request.client else "unknown"
+    given_case, given_reason = _given_purpose(request)
+    case_id, reason = case_id or given_case, reason or given_reason
     world_of(request).audit.record_refusal(
         _action(request),
         _subject(request),
@@ -86,6 +89,17 @@ def refuse(
     )
     headers = {"WWW-Authenticate": 'Bearer realm="skynet"'} if status == 401 else None
     return ProblemError(status, title, why, headers=headers)
+
+
+def _given_purpose(request: Request) -> tuple[str, str]:
+    """The case and reason a request carries, in headers or query, as given."""
+    headers, query = request.headers, request.query_params
+    case = headers.get("X-Case-Id")
+    reason = headers.get("X-Reason")
+    return (
+        unquote(case) if case else query.get("case", ""),
+        unquote(reason) if reason else query.get("reason", ""),
+    )
 
 
 def authenticate(request: Request, token: str | None) -> Caller:
@@ -146,9 +160,12 @@ def purpose(
     case: CaseQuery = None,
     reason: ReasonQuery = None,
 ) -> Asked:
-    """A dependency for target queries: an investigator's token, a case and a reason."""
-    case_id = unquote(x_case_id) if x_case_id else (case or "")
-    why = unquote(x_reason) if x_reason else (reason or "")
+    """A dependency for target queries: an investigator's token, a case and a reason.
+
+    The header and query parameters are declared for the schema; they are read
+    as the request gave them (a refusal records them the same way).
+    """
+    case_id, why = _given_purpose(request)
     try:
         return Asked(caller, Purpose(case_id, why))
     except BadInputError as exc:
