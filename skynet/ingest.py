@@ -1,10 +1,13 @@
 """Ingestion: clips in, sightings committed, one transaction per clip.
 
-Jobs run on a local process pool (frames stay in the worker; only sightings
-travel back) and the main process commits each finished clip. A clip that
-fails — bad file, unknown camera, a crash in its worker — fails alone: it
-writes nothing, the rest of the batch completes, and the failures come back
-listed. Clips committed before are skipped, so rerunning a batch completes it.
+Jobs run on an executor (:mod:`skynet.executors`: a local process pool by
+default, or a Ray cluster); frames stay in the worker, only sightings and
+tracks travel back, and the main process commits each finished clip in one
+transaction. A clip that fails — bad file, unknown camera, a crash in its
+worker, the database gone — fails alone: it writes nothing, the rest of the
+batch completes, and the failures come back listed. Clips committed before are
+skipped and sighting ids are deterministic, so rerunning a batch completes it
+with nothing lost and nothing twice.
 """
 
 from __future__ import annotations
@@ -13,8 +16,6 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -23,9 +24,9 @@ from shapely.geometry import LineString
 
 from camera_registry.camera import Camera
 from camera_registry.store import RegistryStore
-from skynet._workers import opencv_single_threaded
 from skynet.errors import BadInputError, NotFoundError, SkynetError
 from skynet.events import EventBus
+from skynet.executors import Executor, LocalPool, crash_drill
 from skynet.store import ClipRecord, SightingStore
 from skynet.times import parse_time
 from trackers.mot import write_mot
@@ -140,6 +141,9 @@ def run_job(
     on_frame: Callable[[int], None] | None = None,
 ) -> ClipResult:
     """Process one clip (in a worker or in-process)."""
+    drill = crash_drill(job.clip)
+    if drill is not None:
+        on_frame = _both(drill, on_frame)
     return process_clip(
         job.source,
         camera,
@@ -148,6 +152,29 @@ def run_job(
         watched_edges=watched_edges,
         on_frame=on_frame,
     )
+
+
+def _both(
+    first: Callable[[int], None], then: Callable[[int], None] | None
+) -> Callable[[int], None]:
+    """One frame callback calling ``first``, then ``then``."""
+
+    def call(index: int) -> None:
+        first(index)
+        if then is not None:
+            then(index)
+
+    return call
+
+
+#: What a worker needs for one clip: the job, its camera and the camera's watched edges.
+ClipTask = tuple[IngestJob, Camera, Mapping[str, LineString] | None]
+
+
+def run_task(task: ClipTask) -> ClipResult:
+    """:func:`run_job` on one task (the function executors send to their workers)."""
+    job, camera, watched_edges = task
+    return run_job(job, camera, watched_edges)
 
 
 def stored_watched_edges(db: str | None) -> dict[str, dict[str, LineString]] | None:
@@ -173,6 +200,7 @@ def ingest(
     db: str | None = None,
     *,
     workers: int | None = None,
+    executor: Executor | None = None,
     mot_path: Callable[[IngestJob], Path] | None = None,
     watched_edges: Mapping[str, Mapping[str, LineString]] | None = None,
     on_outcome: Callable[[IngestOutcome], None] | None = None,
@@ -185,8 +213,9 @@ def ingest(
     ``"sightings"`` event (after the commit: what subscribers hear is stored).
 
     Jobs of consecutive files (no start of their own) run in order in this
-    process, each starting where the previous clip ended; the rest run on a
-    process pool of ``workers`` (default: the CPU count).
+    process, each starting where the previous clip ended; the rest run on
+    ``executor`` (default: a local pool of ``workers`` processes, one per CPU
+    when not given), largest file first so that no long clip ends the batch alone.
     """
     registry = {c.id: c for c in RegistryStore(db).load()}
     store = SightingStore(db)
@@ -206,7 +235,8 @@ def ingest(
         else:
             runnable.append(job)
     edges = watched_edges or {}
-    for job, result in _execute(runnable, registry, edges, workers, on_frame):
+    chosen = executor or LocalPool(workers)
+    for job, result in _execute(runnable, registry, edges, chosen, on_frame):
         if isinstance(result, str):
             record(IngestOutcome(job, error=result))
             continue
@@ -241,29 +271,26 @@ def _execute(
     jobs: Sequence[IngestJob],
     registry: Mapping[str, Camera],
     edges: Mapping[str, Mapping[str, LineString]],
-    workers: int | None,
+    executor: Executor,
     on_frame: Callable[[int], None] | None,
 ) -> Iterator[tuple[IngestJob, ClipResult | str]]:
     """Results in completion order; a failure is its message.
 
     Files of one split recording run in order in this process (each needs the
-    previous one's end); independent clips run on the pool.
+    previous one's end); independent clips run on the executor.
     """
-    count = workers or os.cpu_count() or 1
     if any(j.follows_previous for j in jobs):
         yield from _run_chain(jobs, registry, edges, on_frame)
-    elif count <= 1 or len(jobs) <= 1:
+    elif executor.runs_here(len(jobs)):
         for job in jobs:
             yield job, _safely(job, registry, edges, on_frame)
     else:
-        size = min(count, len(jobs))
-        with opencv_single_threaded(), ProcessPoolExecutor(max_workers=size) as pool:
-            futures: dict[Future[ClipResult], IngestJob] = {
-                pool.submit(run_job, j, registry[j.camera_id], edges.get(j.camera_id)): j
-                for j in sorted(jobs, key=_size, reverse=True)  # long clips first: no long tail
-            }
-            for future in as_completed(futures):
-                yield futures[future], _result(future)
+        tasks: list[ClipTask] = [
+            (j, registry[j.camera_id], edges.get(j.camera_id))
+            for j in sorted(jobs, key=_size, reverse=True)  # long clips first: no long tail
+        ]
+        for task, result in executor.map_unordered(run_task, tasks):
+            yield task[0], result
 
 
 def _size(job: IngestJob) -> int:
@@ -307,12 +334,3 @@ def _safely(
         return run_job(job, registry[job.camera_id], edges.get(job.camera_id), on_frame)
     except SkynetError as exc:
         return str(exc)
-
-
-def _result(future: Future[ClipResult]) -> ClipResult | str:
-    try:
-        return future.result()
-    except SkynetError as exc:
-        return str(exc)
-    except BrokenProcessPool:
-        return "its worker process died (killed or out of memory); rerun to complete it"

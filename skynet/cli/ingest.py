@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from skynet.cli._common import DbOption, stderr, stdout
 from skynet.errors import BadInputError
+from skynet.executors import executor_for
 from skynet.ingest import IngestJob, IngestOutcome, ingest, plan_jobs, stored_watched_edges
 
 
@@ -34,6 +35,18 @@ def ingest_command(
     workers: Annotated[
         int | None, typer.Option("--workers", min=1, help="Processes for a batch (default: CPUs).")
     ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="auto|ADDRESS",
+            help=(
+                "Process the clips on a Ray cluster, one task per clip: 'auto' joins the "
+                "cluster $RAY_ADDRESS or 'ray start' named (else starts Ray here); ADDRESS "
+                "is head:6379 or ray://head:10001. Needs pip install -e '.\\[ray]'."
+            ),
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Detect, track and describe vehicles in footage; commit their sightings.
@@ -45,11 +58,20 @@ def ingest_command(
     'skynet synth scenario --footage') takes each clip's camera and start from
     it; any other folder is one camera's recording split into consecutive files.
 
+    With --ray the clips are processed on a Ray cluster (the workers need
+    Skynet installed and the footage at the same paths); frames stay on the
+    workers, only sightings come back, and this process commits them. Point
+    --db at a PostgreSQL server (postgresql://user@host/db) when several
+    machines or processes ingest at once.
+
     Example: skynet ingest gate-0841.mp4 --camera J1-N --start 2026-03-14T20:41:00+08:00
+
+    Example: skynet ingest footage/ --ray ray://head:10001 --db postgresql://skynet@db/skynet
     """
+    executor = executor_for(ray, workers)
     jobs = plan_jobs(path, camera, start)
     watched = stored_watched_edges(db)
-    single = len(jobs) == 1
+    single = len(jobs) == 1 and ray is None  # one clip's frames counted only in this process
     columns = [
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -73,7 +95,7 @@ def ingest_command(
         outcomes = ingest(
             jobs,
             db,
-            workers=workers,
+            executor=executor,
             mot_path=_mot_paths(mot, single),
             watched_edges=watched,
             on_outcome=clip_done,
