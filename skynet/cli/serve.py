@@ -33,8 +33,8 @@ def serve(
     with 'skynet tokens create'. Open the wall at http://HOST:PORT/wall#token=TOKEN.
     The OpenAPI schema is at /openapi.json, its pages at /docs.
 
-    Example: skynet tokens create --role wall --name "wall 1" --db case.db;
-    skynet serve --db case.db --port 8000
+    Example: skynet serve --db case.db --port 8000
+    (after: skynet tokens create --role wall --name "wall 1" --db case.db)
     """
     import uvicorn
 
