@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 import subprocess
@@ -36,7 +37,7 @@ def test_an_intact_log_verifies_and_chains_from_genesis(tmp_path: Path) -> None:
     db = filled(tmp_path)
     entries = AuditLog(db).entries()
     assert entries[0].prev_hash == GENESIS
-    assert all(b.prev_hash == a.hash for a, b in zip(entries, entries[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(entries))
     check = AuditLog(db).verify()
     assert check.ok and check.rows == 6 and check.head == f"6:{entries[-1].hash}"
     assert entries[-1].outcome == "refused" and entries[-1].detail["refused"] == "no case"
@@ -131,7 +132,9 @@ def test_cli_tokens_create_list_revoke(run_cli: CliRunner, tmp_path: Path) -> No
     listed = json.loads(run_cli("tokens", "list", "--format", "json", "--db", db).stdout)
     assert [t["id"] for t in listed] == [record.id] and token not in json.dumps(listed)
     with sqlite3.connect(db) as connection:  # only the hash is stored
-        stored = " ".join(str(v) for row in connection.execute("SELECT * FROM api_tokens") for v in row)
+        stored = " ".join(
+            str(v) for row in connection.execute("SELECT * FROM api_tokens") for v in row
+        )
     assert token not in stored
     run_cli("tokens", "revoke", record.id, "--db", db, check=True)
     assert TokenStore(db).authenticate(token) is None

@@ -1,4 +1,4 @@
-"""Each resource does what it says: boxes filter, zoom thins, targets follow, errors are problems."""
+"""Each resource does what it says: boxes filter, zoom thins, targets follow, errors are RFC 9457"""
 
 from __future__ import annotations
 
