@@ -1,8 +1,6 @@
-"""The road store in SQLite: round trip, the site CRS, conflicts."""
+"""The road store on SQLite and PostgreSQL (``db_url``): round trip, the site CRS, conflicts."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import networkx as nx
 import pytest
@@ -26,8 +24,8 @@ def cross_graph() -> nx.MultiDiGraph:
     return road_graph(nodes, roads, node_extra={"W": {"village": "Beta"}})
 
 
-def test_store_round_trip(tmp_path: Path) -> None:
-    db = str(tmp_path / "site.db")
+def test_store_round_trip(db_url: str) -> None:
+    db = db_url
     store = RoadStore(db)
     with pytest.raises(NotFoundError, match="no road network"):
         store.load()
@@ -44,8 +42,8 @@ def test_store_round_trip(tmp_path: Path) -> None:
     assert RegistryStore(db).working_crs == SITE  # the site's CRS is now fixed
 
 
-def test_store_refuses_another_crs(tmp_path: Path) -> None:
-    db = str(tmp_path / "site.db")
+def test_store_refuses_another_crs(db_url: str) -> None:
+    db = db_url
     RoadStore(db).save(RoadNetwork(cross_graph(), SITE))
     other = RoadNetwork(cross_graph(), SiteCRS.from_user_input("EPSG:32651"))
     with pytest.raises(ConflictError, match="EPSG:32650"):
@@ -53,14 +51,14 @@ def test_store_refuses_another_crs(tmp_path: Path) -> None:
     assert RoadStore(db).load().crs == SITE  # nothing written
 
 
-def test_store_keeps_every_attribute_and_type(tmp_path: Path) -> None:
+def test_store_keeps_every_attribute_and_type(db_url: str) -> None:
     graph = cross_graph()
     line = shapely.LineString([(700000.0, 2816000.0), (700010.0, 2816100.0), (700000.0, 2816200.0)])
     data = graph.edges["O", "N", 0]
     data.update(geometry=line, osmid=[1, 2], lanes=2, name="Ring", bridge=True, maxspeed=50.0)
     graph.nodes["O"]["street_count"] = 4
     network = RoadNetwork(graph, SITE)
-    db = str(tmp_path / "types.db")
+    db = db_url
     RoadStore(db).save(network)
     again = RoadStore(db).load()
     assert list(again.graph.nodes(data=True)) == list(network.graph.nodes(data=True))
