@@ -12,11 +12,12 @@ import threading
 import time
 from typing import Any, Final
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from api.roads_layer import RoadLayer
 from api.settings import Settings
-from camera_registry.database import open_engine
+from camera_registry.database import meta_table, open_engine, read_meta, transaction
 from camera_registry.registry import CameraRegistry
 from camera_registry.store import RegistryStore
 from skynet.audit import AuditLog
@@ -31,6 +32,8 @@ from skynet.watch import WatchStore
 
 #: Seconds a loaded camera registry is trusted before it is read again.
 REGISTRY_TTL_S: Final = 10.0
+#: ``skynet_meta`` key of the target on the wall.
+WALL_KEY: Final = "wall_target"
 
 
 class World:
@@ -46,7 +49,6 @@ class World:
         self.sightings = SightingStore(self.engine)
         self.cases = CaseStore(self.engine)
         self.watches = WatchStore(self.engine)
-        self.wall_target: str | None = None  # what an investigator put on the wall
         self._lock = threading.RLock()
         self._registry: tuple[float, CameraRegistry] | None = None
         self._roads: RoadLayer | None = None
@@ -82,6 +84,19 @@ class World:
             if self._investigation is None:
                 self._investigation = Investigation.open(self.engine_url, cache=self.settings.cache)
             return self._investigation
+
+    @property
+    def wall_target(self) -> str | None:
+        """The target an investigator put on the wall (kept in the database: a restart keeps it)."""
+        return read_meta(self.engine, WALL_KEY)
+
+    def put_on_wall(self, key: str) -> None:
+        with transaction(self.engine) as connection:
+            done = connection.execute(
+                sa.update(meta_table).where(meta_table.c.key == WALL_KEY).values(value=key)
+            )
+            if done.rowcount == 0:
+                connection.execute(sa.insert(meta_table).values(key=WALL_KEY, value=key))
 
     @property
     def engine_url(self) -> str:

@@ -40,7 +40,7 @@ def pin_target(
     world = world_of(request)
     case_target(world.cases, asked.purpose, body.target_id)
     world.audit.record(asked.purpose, "wall-export", body.target_id, actor=asked.caller.actor)
-    world.wall_target = body.target_id
+    world.put_on_wall(body.target_id)
     world.events.publish("wall", {"target_id": body.target_id})
     return _wall_doc(request, body.target_id)
 

@@ -47,7 +47,7 @@ def serve(
     except OSError as exc:
         raise BadInputError(f"cannot open the database ({exc})", field="--db") from None
     stderr.print(f"Skynet API on http://{host}:{port} (wall: /wall#token=..., schema: /docs)")
-    config = uvicorn.Config(app, host=host, port=port, log_level="info", ws="websockets")
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", ws="auto")
     server = uvicorn.Server(config)
     try:
         server.run()
