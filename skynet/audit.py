@@ -33,7 +33,7 @@ from typing import Any, Final, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from camera_registry.database import (
     ensure_schema,
@@ -54,7 +54,7 @@ GENESIS: Final = "0" * 64
 HEAD_KEY: Final = "audit_head"
 Outcome = Literal["allowed", "refused"]
 #: Concurrent writers that lost the race for the chain's head try again this often.
-_APPEND_TRIES: Final = 8
+_APPEND_TRIES: Final = 40
 _VERSION_KEY: Final = "audit_schema_version"
 
 metadata = sa.MetaData()
@@ -272,11 +272,12 @@ class AuditLog:
             "outcome": outcome,
         }
         with _lock:
-            for _ in range(_APPEND_TRIES):
+            for attempt in range(_APPEND_TRIES):
                 try:
                     return self._append_once(row)
-                except IntegrityError:  # another process extended the head first
-                    time.sleep(0.01)
+                except (IntegrityError, OperationalError):
+                    # another process extended the head first (or holds SQLite's write lock)
+                    time.sleep(0.005 * (1 + attempt))
                 except SQLAlchemyError as exc:
                     raise store_error(self.engine, exc) from None
         msg = "the audit log is too busy to append to (another writer kept winning)"

@@ -152,3 +152,32 @@ def test_cli_tokens_create_list_revoke(run_cli: CliRunner, tmp_path: Path) -> No
 def test_help_gives_a_worked_example(run_cli: CliRunner, command: tuple[str, ...]) -> None:
     result = run_cli(*command, "--help", check=True)
     assert "Example: skynet " + command[0] in result.stdout
+
+
+def _write_rows(db_url: str, worker: int) -> None:
+    log = AuditLog(db_url)
+    for number in range(8):
+        log.record(PURPOSE, "route", f"w{worker}-{number}", actor=f"worker {worker}")
+
+
+def test_on_each_backend_processes_racing_keep_one_chain_and_tampering_shows(db_url: str) -> None:
+    """Writers in processes of their own never fork the chain (nor lose a row)."""
+    import multiprocessing
+
+    AuditLog(db_url)  # the schema, made once
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_write_rows, args=(db_url, w)) for w in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [w.exitcode for w in workers] == [0, 0, 0]
+    log = AuditLog(db_url)
+    check = log.verify()
+    assert check.ok and check.rows == 24
+    assert len({e.prev_hash for e in log.entries()}) == 24
+    engine = sa.create_engine(log.engine.url, poolclass=sa.pool.NullPool)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE audit_log SET subject = 'changed' WHERE id = 17"))
+    engine.dispose()
+    assert AuditLog(db_url).verify().bad_id == 17
