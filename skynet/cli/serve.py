@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 from typing import Annotated
 
 import typer
@@ -40,8 +42,7 @@ def serve(
 
     from api import Settings, create_app
 
-    if port < FIRST_FREE_PORT and host not in ("127.0.0.1", "localhost", "::1"):
-        stderr.print(f"note: port {port} usually needs root", markup=False)
+    _check_free(host, port)
     try:
         app = create_app(Settings(db=db, poll_s=poll, max_body_bytes=max_body))
     except OSError as exc:
@@ -51,9 +52,20 @@ def serve(
     server = uvicorn.Server(config)
     try:
         server.run()
+    except SystemExit:  # uvicorn exits when it cannot bind after all (a race for the port)
+        raise BadInputError(f"cannot listen on {host}:{port}", field="--port") from None
+
+
+def _check_free(host: str, port: int) -> None:
+    """Refuse a port that is taken (or not ours to take) in one line, before loading anything."""
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
     except OSError as exc:
-        raise BadInputError(
-            f"cannot listen on {host}:{port} ({exc.strerror})", field="--port"
-        ) from None
-    if not server.started:
-        raise BadInputError(f"cannot listen on {host}:{port} (is it in use?)", field="--port")
+        hint = " (is another server on it?)" if exc.errno == errno.EADDRINUSE else ""
+        if port < FIRST_FREE_PORT and exc.errno == errno.EACCES:
+            hint = " (ports below 1024 need root)"
+        msg = f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}"
+        raise BadInputError(msg, field="--port") from None
