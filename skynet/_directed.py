@@ -11,7 +11,7 @@ would have to come round the block. For each such trip this module gives
 the free-flow time and the online cameras watching it on the way (those it
 would have passed in view).
 
-One bounded Dijkstra per sighting and direction of time (scipy), cached; the
+One bounded Dijkstra per edge a sighting left or entered on (scipy), cached; the
 path to each candidate is read back from its predecessors.
 """
 
@@ -48,11 +48,11 @@ class DirectedTrips:
     network: RoadNetwork
     attachment: CameraAttachment
     _matrices: dict[tuple[bool, bool], csr_matrix] = field(default_factory=dict)
-    _searches: dict[tuple[str, bool, bool], tuple[float, FloatArray, NDArray[np.int32]]] = field(
+    _searches: dict[tuple[int, bool, bool], tuple[float, FloatArray, NDArray[np.int32]]] = field(
         default_factory=dict
     )
     _watchers: dict[int, list[tuple[str, float, float, bool]]] | None = None
-    _path_sets: dict[tuple[str, bool, bool], dict[int, frozenset[str]]] = field(
+    _path_sets: dict[tuple[int, bool, bool], dict[int, frozenset[str]]] = field(
         default_factory=dict
     )
     _overlaps: dict[tuple[str, int], frozenset[str]] = field(default_factory=dict)
@@ -74,7 +74,7 @@ class DirectedTrips:
         own = self._own_edge(sighting, forward)
         if own is None:
             return times, passed
-        reach, _ = self._search(sighting.id, own, forward, limit_s)
+        reach, _ = self._search(own, forward, limit_s)
         edges = self.network.edges
         shares = _class_share(sighting, others)
         pace = edges.travel_time / np.maximum(edges.length, 1e-6)  # s per m
@@ -104,14 +104,13 @@ class DirectedTrips:
                 + entered * pace[e_late]
             )
             ends = self._watching(e_early, left, math.inf) | self._watching(e_late, 0.0, entered)
-            watchers = self._path_watchers((sighting.id, forward, False), node)
+            watchers = self._path_watchers((own, forward, False), node)
             passed[i] = len((watchers | ends) - skip)
             if passed[i] > 0:  # could it have gone round them in the time it took?
                 gap = late.t_in - early.t_out
                 passed[i] = min(
                     passed[i],
                     self._round(
-                        sighting.id,
                         own,
                         node,
                         forward,
@@ -133,7 +132,7 @@ class DirectedTrips:
         own = self._own_edge(sighting, forward)
         if own is None:
             return out
-        reach, _ = self._search(sighting.id, own, forward, limit_s)
+        reach, _ = self._search(own, forward, limit_s)
         rows = self.attachment.camera_rows(camera_ids.tolist())
         found = rows >= 0
         out[found] = self._nearest(reach, rows[found], forward)
@@ -155,7 +154,7 @@ class DirectedTrips:
         own = self._own_edge(sighting, forward)
         if own is None:
             return np.zeros(camera_rows.shape[0])
-        reach, _ = self._search(sighting.id, own, forward, math.inf, avoid=True)
+        reach, _ = self._search(own, forward, math.inf, avoid=True)
         best = self._nearest(reach, camera_rows, forward, own=own)
         return np.asarray(np.floor(best / AVOID_PENALTY_S), dtype=np.float64)
 
@@ -213,7 +212,7 @@ class DirectedTrips:
         rows = rows[np.argsort(best[rows], kind="stable")]
         return att.camera_ids[rows].astype(str), best[rows], far[rows], rows.astype(np.intp)
 
-    def _path_watchers(self, key: tuple[str, bool, bool], node: int) -> frozenset[str]:
+    def _path_watchers(self, key: tuple[int, bool, bool], node: int) -> frozenset[str]:
         """Online cameras watching the search tree's path from its start to ``node``.
 
         Kept per tree node: the candidates of a step share most of their paths, so
@@ -243,7 +242,6 @@ class DirectedTrips:
 
     def _round(
         self,
-        key: str,
         own: int,
         node: int,
         forward: bool,
@@ -254,7 +252,7 @@ class DirectedTrips:
         partial_s: float,
     ) -> float:
         """Cameras passed on the quickest way round watched edges, if the gap allows it."""
-        reach, _ = self._search(key, own, forward, math.inf, avoid=True)
+        reach, _ = self._search(own, forward, math.inf, avoid=True)
         if not math.isfinite(reach[node]):
             return math.inf
         # the cost is free-flow seconds plus the penalty once a watched edge: no trip
@@ -262,18 +260,21 @@ class DirectedTrips:
         driving = float(reach[node]) % AVOID_PENALTY_S
         if (driving + partial_s) / share > gap_s + ROUND_SLACK_S:
             return math.inf
-        watchers = self._path_watchers((key, forward, True), node)
+        watchers = self._path_watchers((own, forward, True), node)
         return float(len((watchers | ends) - skip))
 
     def _search(
-        self, key: str, own: int, forward: bool, limit_s: float, *, avoid: bool = False
+        self, own: int, forward: bool, limit_s: float, *, avoid: bool = False
     ) -> tuple[FloatArray, NDArray[np.int32]]:
         """Bounded Dijkstra from the head (forward) or tail (backward) of the sighting's edge;
         ``avoid``: with every edge an online camera watches made dearer by ``AVOID_PENALTY_S``
-        (and bounded by ``MAX_AVOIDED`` of them). Kept per sighting; searched again only
-        when asked to look farther than before."""
+        (and bounded by ``MAX_AVOIDED`` of them). Kept per edge and direction, so every
+        sighting that left (or entered) on that edge shares one tree (association scores
+        thousands of them); searched again only when asked to look farther than before,
+        and a tree searched farther reads as one bounded at ``limit_s``."""
         limit = limit_s if not avoid else MAX_AVOIDED * AVOID_PENALTY_S
-        cached = self._searches.get((key, forward, avoid))
+        key = (own, forward, avoid)
+        cached = self._searches.get(key)
         if cached is None or cached[0] < limit:
             edges = self.network.edges
             graph = self._graphs()[(forward, avoid)]
@@ -282,8 +283,10 @@ class DirectedTrips:
                 graph, indices=start, limit=limit, return_predecessors=True
             )
             cached = (limit, reach, predecessors)
-            self._searches[(key, forward, avoid)] = cached
-            self._path_sets.pop((key, forward, avoid), None)  # a new tree: its paths anew
+            self._searches[key] = cached
+            self._path_sets.pop(key, None)  # a new tree: its paths anew
+        if cached[0] > limit:
+            return np.where(cached[1] <= limit, cached[1], np.inf), cached[2]
         return cached[1], cached[2]
 
     def _graphs(self) -> dict[tuple[bool, bool], csr_matrix]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -90,29 +91,44 @@ class CaseStore:
 
     def save_target(self, case_id: str, timeline: Timeline) -> str:
         """Store (or replace) the case's target for this timeline's seed; returns its id."""
-        key = target_id(case_id, timeline.seed_id)
-        row = {
-            "id": key,
-            "case_id": case_id,
-            "seed_sighting_id": timeline.seed_id,
-            "updated_s": time.time(),
-            "sightings": json.dumps(
-                [[e.sighting.id, e.link_probability] for e in timeline.entries]
-            ),
-            "start_reason": timeline.start.reason,
-            "end_reason": timeline.end.reason,
-        }
+        return self.save_targets(case_id, [timeline])[0]
+
+    def save_targets(self, case_id: str, timelines: Sequence[Timeline]) -> list[str]:
+        """Store (or replace) one target per timeline, all in one transaction; their ids."""
+        now = time.time()
+        rows = [
+            {
+                "id": target_id(case_id, timeline.seed_id),
+                "case_id": case_id,
+                "seed_sighting_id": timeline.seed_id,
+                "updated_s": now,
+                "sightings": json.dumps(
+                    [[e.sighting.id, e.link_probability] for e in timeline.entries]
+                ),
+                "start_reason": timeline.start.reason,
+                "end_reason": timeline.end.reason,
+            }
+            for timeline in timelines
+        ]
+        keys = [row["id"] for row in rows]
         with transaction(self.engine) as connection:
-            found = connection.execute(
-                sa.select(targets_table.c.id).where(targets_table.c.id == key)
-            ).first()
-            if found is None:
-                connection.execute(sa.insert(targets_table).values(**row))
-            else:  # its routes stay, pointing at it
-                connection.execute(
-                    sa.update(targets_table).where(targets_table.c.id == key).values(**row)
+            found: set[str] = set()
+            for chunk in range(0, len(keys), 500):  # bound the IN list
+                query = sa.select(targets_table.c.id).where(
+                    targets_table.c.id.in_(keys[chunk : chunk + 500])
                 )
-        return key
+                found.update(str(k) for k in connection.execute(query).scalars())
+            new = [row for row in rows if row["id"] not in found]
+            if new:
+                connection.execute(sa.insert(targets_table), new)
+            for row in rows:  # a known target is updated: its routes stay, pointing at it
+                if row["id"] in found:
+                    connection.execute(
+                        sa.update(targets_table)
+                        .where(targets_table.c.id == row["id"])
+                        .values(**row)
+                    )
+        return [str(k) for k in keys]
 
     def save_route(self, target: str, route: Route) -> int:
         """Keep a route of a stored target; returns its id."""
@@ -137,15 +153,17 @@ class CaseStore:
             ).first()
         if row is None:
             raise NotFoundError(f"no target {key!r}")
-        return StoredTarget(
-            id=row.id,
-            case_id=row.case_id,
-            seed_sighting_id=row.seed_sighting_id,
-            updated_s=row.updated_s,
-            sightings=[(str(i), p) for i, p in json.loads(row.sightings)],
-            start_reason=row.start_reason,
-            end_reason=row.end_reason,
-        )
+        return _stored(row)
+
+    def case_targets(self, case_id: str) -> list[StoredTarget]:
+        """Every target kept for a case, by seed sighting."""
+        with transaction(self.engine) as connection:
+            rows = connection.execute(
+                sa.select(targets_table)
+                .where(targets_table.c.case_id == case_id)
+                .order_by(targets_table.c.seed_sighting_id)
+            ).all()
+        return [_stored(row) for row in rows]
 
     def routes(self, key: str) -> list[dict[str, Any]]:
         """A target's routes as GeoJSON, oldest first."""
@@ -185,3 +203,15 @@ class CaseStore:
                 .group_by(reviews_table.c.camera_id)
             ).all()
         return {str(camera): float(until) for camera, until in rows}
+
+
+def _stored(row: Any) -> StoredTarget:
+    return StoredTarget(
+        id=row.id,
+        case_id=row.case_id,
+        seed_sighting_id=row.seed_sighting_id,
+        updated_s=row.updated_s,
+        sightings=[(str(i), p) for i, p in json.loads(row.sightings)],
+        start_reason=row.start_reason,
+        end_reason=row.end_reason,
+    )

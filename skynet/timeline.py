@@ -116,12 +116,20 @@ class SightingSource(SightingFinder, Protocol):
 
 
 class SightingPool:
-    """Sightings held in memory, queried like the store (for sweeps and fitting)."""
+    """Sightings held in memory, queried like the store (for sweeps, fitting, association)."""
 
     def __init__(self, sightings: list[Sighting]) -> None:
         self._sightings = sorted(sightings, key=lambda s: (s.t_in, s.id))
         self._by_id = {s.id: s for s in self._sightings}
         self._arrays = SightingArrays.from_sightings(self._sightings)
+        # each camera's rows (in time order): a window reads only its cameras' rows
+        order = np.argsort(self._arrays.camera_ids, kind="stable")
+        names, starts = np.unique(self._arrays.camera_ids[order], return_index=True)
+        ends = np.r_[starts[1:], order.size][: starts.size]  # none when there are no rows
+        self._camera_rows = {
+            str(name): order[a:b]
+            for name, a, b in zip(names.tolist(), starts.tolist(), ends.tolist(), strict=True)
+        }
 
     def get(self, sighting_id: str) -> Sighting:
         if sighting_id not in self._by_id:
@@ -137,6 +145,9 @@ class SightingPool:
         end_s: float | None = None,
         ids: Iterable[str] | None = None,
     ) -> list[Sighting]:
+        if ids is not None and camera_ids is None and start_s is None and end_s is None:
+            found = {i: self._by_id[i] for i in ids if i in self._by_id}  # by id: no scan
+            return sorted(found.values(), key=lambda s: (s.t_in, s.id))
         a = self._arrays
         keep = np.ones(len(a), dtype=bool)
         if ids is not None:
@@ -153,10 +164,11 @@ class SightingPool:
         self, camera_ids: Sequence[str], start_s: float, end_s: float, *, by: TimeSide
     ) -> SightingArrays:
         a = self._arrays
-        at = a.t_in if by == "t_in" else a.t_out
-        keep = np.isin(a.camera_ids, np.asarray(list(camera_ids), dtype=str))
-        keep &= (at >= start_s) & (at <= end_s)
-        return a.take(np.flatnonzero(keep))
+        none = np.empty(0, dtype=np.intp)
+        rows = np.concatenate([self._camera_rows.get(str(c), none) for c in camera_ids] or [none])
+        at = (a.t_in if by == "t_in" else a.t_out)[rows]
+        rows = np.unique(rows[(at >= start_s) & (at <= end_s)])  # the store's order: t_in, id
+        return a.take(rows)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import typer
 
 from skynet.cli import (
+    associate,
     audit,
     bench,
     cameras,
@@ -48,6 +49,7 @@ app.command("sightings")(sightings.sightings)
 app.command("track")(track.track)
 app.command("route")(track.route)
 app.command("frontier")(frontier.frontier_command)
+app.command("associate")(associate.associate_command)
 app.command("bench")(bench.bench)
 app.add_typer(watch.app, name="watch")
 app.command("serve")(serve.serve)
