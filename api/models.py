@@ -393,3 +393,22 @@ class WallTargetDoc(BaseModel):
     case_id: str
     route: FeatureCollection | None
     timeline: list[TimelineEntryDoc]
+
+
+class ReviewIn(BaseModel):
+    """Cameras an investigator opened whose footage up to ``until`` held no target."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"cameras": ["V10-L6", "V10-L3"], "until": "2026-03-14T21:50:00+08:00"}
+        }
+    )
+    cameras: list[str] = Field(min_length=1, max_length=500)
+    until: AwareDatetime
+
+
+class FoundIn(BaseModel):
+    """A sighting of the target the investigator found in footage."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"sighting_id": SIGHTING_EXAMPLE}})
+    sighting_id: str = Field(min_length=1, max_length=64)

@@ -19,8 +19,10 @@ from api.models import (
     AlternativeDoc,
     ChainEndDoc,
     FeatureCollection,
+    FoundIn,
     FrontierCameraDoc,
     FrontierDoc,
+    ReviewIn,
     RouteDoc,
     SightingDoc,
     StretchDoc,
@@ -37,7 +39,7 @@ from skynet.audit import acting_as
 from skynet.cases import StoredTarget
 from skynet.errors import BadInputError, NotFoundError
 from skynet.investigate import follow_target
-from skynet.review import case_target, next_cameras
+from skynet.review import case_target, extend_target, next_cameras, record_reviews
 from skynet.timeline import ChainEnd, Timeline, TimelineEntry
 from skynet.watch import Watch, check_area, target_appearance, watch_id
 
@@ -128,6 +130,32 @@ def frontier(
             for c in result.cameras
         ],
     )
+
+
+@router.post(
+    "/targets/{target_id}/reviews", status_code=204, summary="Record cameras searched in vain"
+)
+def add_reviews(request: Request, target_id: str, body: ReviewIn, asked: Query_) -> Response:
+    """The next frontier counts these cameras' silence as evidence (and leaves them out)."""
+    world = world_of(request)
+    case_target(world.cases, asked.purpose, target_id)
+    with acting_as(asked.caller.actor):
+        record_reviews(
+            world.investigation(), asked.purpose, target_id, body.cameras, body.until.timestamp()
+        )
+    return Response(status_code=204)
+
+
+@router.post("/targets/{target_id}/found", summary="A sighting found: follow it, route again")
+def found(request: Request, target_id: str, body: FoundIn, asked: Query_) -> RouteDoc:
+    """The found sighting is followed, merged into the target, and the route rebuilt."""
+    world = world_of(request)
+    case_target(world.cases, asked.purpose, target_id)
+    world.sightings.get(body.sighting_id)  # 404 before the investigation loads
+    with acting_as(asked.caller.actor):
+        result = extend_target(world.investigation(), asked.purpose, target_id, body.sighting_id)
+    assert result.route is not None
+    return _route_doc(result.target_id, result.audit_id, result.route)
 
 
 @router.get("/watches", tags=["watches"], summary="The case's watches")

@@ -209,3 +209,32 @@ def test_the_openapi_schema_has_examples_and_security(served: Served) -> None:
     assert "example" in schema["components"]["schemas"]["CameraIn"]
     parameters = schema["paths"]["/targets/{target_id}/route"]["get"]["parameters"]
     assert {"X-Case-Id", "X-Reason"} <= {p["name"] for p in parameters}
+
+
+def test_reviewed_cameras_leave_the_frontier_and_a_found_sighting_routes_again(
+    served: Served, target_id: str
+) -> None:
+    headers = served.auth(Role.investigator, purpose=True)
+    now = {"now": "2026-03-14T23:00:00+08:00", "limit": 5}
+    first = served.client.get(f"/targets/{target_id}/frontier", params=now, headers=headers)
+    top = first.json()["cameras"][0]["camera_id"]
+    review = {"cameras": [top], "until": "2026-03-14T23:00:00+08:00"}
+    done = served.client.post(f"/targets/{target_id}/reviews", json=review, headers=headers)
+    assert done.status_code == 204, done.text
+    second = served.client.get(f"/targets/{target_id}/frontier", params=now, headers=headers)
+    assert top not in {c["camera_id"] for c in second.json()["cameras"]}
+    assert second.json()["reviewed_cameras"] == first.json()["reviewed_cameras"] + 1
+    unknown = {"cameras": ["NO-SUCH-CAM"], "until": "2026-03-14T23:00:00+08:00"}
+    refused = served.client.post(f"/targets/{target_id}/reviews", json=unknown, headers=headers)
+    assert refused.status_code == 400 and "NO-SUCH-CAM" in refused.json()["detail"]
+    seen = first.json()["last_sighting"]["id"]
+    routed = served.client.post(
+        f"/targets/{target_id}/found", json={"sighting_id": seen}, headers=headers
+    )
+    assert routed.status_code == 200 and routed.json()["length_m"] > 10_000
+    missing = served.client.post(
+        f"/targets/{target_id}/found", json={"sighting_id": "nope"}, headers=headers
+    )
+    assert missing.status_code == 404
+    actions = [e.action for e in AuditLog(served.db).entries(CASE) if e.subject == target_id]
+    assert {"review", "found"} <= set(actions)

@@ -28,6 +28,13 @@ def routes(target: str, seed: str) -> list[tuple[str, str, Permission, dict[str,
         ("GET", f"/targets/{target}/route", Permission.targets, None),
         ("GET", f"/targets/{target}/frontier", Permission.targets, None),
         ("GET", "/watches", Permission.targets, None),
+        ("POST", f"/targets/{target}/found", Permission.targets, {"sighting_id": seed}),
+        (
+            "POST",
+            f"/targets/{target}/reviews",
+            Permission.targets,
+            {"cameras": ["P01-CRASH"], "until": "2026-03-14T23:00:00+08:00"},
+        ),
         ("PUT", "/wall/target", Permission.targets, {"target_id": target}),
         ("PATCH", "/cameras/P01-CRASH", Permission.cameras_write, {"status": "online"}),
         ("GET", "/audit", Permission.audit, None),
@@ -49,7 +56,7 @@ def test_each_role_reaches_exactly_its_routes(served: Served, target_id: str, ro
             method, path, headers=served.auth(role, purpose=True), json=body
         )
         if permission in ROLE_PERMISSIONS[role]:
-            assert response.status_code in (200, 201, 404), (role, path, response.text)
+            assert response.status_code in (200, 201, 204, 404), (role, path, response.text)
             assert len(refusals(served.db)) == before
         else:
             assert response.status_code == 403, (role, path, response.text)
