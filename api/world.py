@@ -49,7 +49,9 @@ class World:
         self.sightings = SightingStore(self.engine)
         self.cases = CaseStore(self.engine)
         self.watches = WatchStore(self.engine)
+        # one lock per view: loading the investigation (seconds, for a city) blocks no map read
         self._lock = threading.RLock()
+        self._investigation_lock = threading.Lock()
         self._registry: tuple[float, CameraRegistry] | None = None
         self._roads: RoadLayer | None = None
         self._coverage: dict[str, Any] | None = None
@@ -80,7 +82,7 @@ class World:
 
     def investigation(self) -> Investigation:
         """The loaded world for target queries (built on first use, then kept)."""
-        with self._lock:
+        with self._investigation_lock:
             if self._investigation is None:
                 self._investigation = Investigation.open(self.engine_url, cache=self.settings.cache)
             return self._investigation
@@ -107,4 +109,5 @@ class World:
         with self._lock:
             self._registry = None
             self._coverage = None
+        with self._investigation_lock:
             self._investigation = None
