@@ -151,6 +151,16 @@ def test_the_wall_draws_the_map_and_live_sightings_and_survives_a_restart(
         page.wait_for_selector('#sightings circle[data-sighting-id="live-on-the-wall-1"]',
                                timeout=WAIT_MS)  # fmt: skip
         assert "P01-CRASH" in page.inner_text("#feed")
+        admin = {"Authorization": f"Bearer {wall.tokens[Role.admin]}"}
+        edited = httpx.patch(
+            f"{wall.url}/cameras/P01-CRASH", json={"status": "offline"}, headers=admin
+        )
+        assert edited.status_code == 200
+        page.wait_for_selector(
+            '#cameras circle[data-camera-id="P01-CRASH"][data-status="offline"].offline',
+            timeout=WAIT_MS,
+        )  # recoloured live
+        assert page.locator("#cameras circle").count() == cameras
         page.screenshot(path=str(tmp_path / "wall.png"))
     page.wait_for_selector('body[data-ws="reconnecting"]', timeout=WAIT_MS)
 
