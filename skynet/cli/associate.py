@@ -12,9 +12,11 @@ from skynet.audit import Purpose
 from skynet.cli._common import (
     DbOption,
     OutputFormat,
+    SiteOption,
     TableJsonOption,
     print_json,
     progress,
+    site_database,
     stderr,
     stdout,
 )
@@ -51,6 +53,7 @@ def associate_command(
     utc_offset: OffsetOption = 0.0,
     horizon: HorizonOption = DEFAULT_HORIZON_S,
     db: DbOption = None,
+    site: SiteOption = None,
 ) -> None:
     """Link every sighting between --from and --to into vehicle tracks, all at once.
 
@@ -63,6 +66,7 @@ def associate_command(
     Example: skynet associate --from 2026-03-14T21:00+08:00 --to 2026-03-14T22:00+08:00
     --case HR-0314 --reason "all vehicles near the crash, 21-22h"
     """
+    db = site_database(db, site)
     if output is OutputFormat.geojson:
         raise typer.BadParameter("associate prints table or json", param_hint="--format")
     purpose = Purpose(case, reason)  # checked before anything is loaded

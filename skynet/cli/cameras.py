@@ -16,7 +16,16 @@ from rich.table import Table
 from camera_registry import Camera, CameraRegistry, RegistryStore, SiteCRS, read_cameras
 from camera_registry.io import camera_feature, to_geojson, write_cameras, write_csv
 from camera_registry.summary import summarise
-from skynet.cli._common import DbOption, FormatOption, OutputFormat, print_json, stderr, stdout
+from skynet.cli._common import (
+    DbOption,
+    FormatOption,
+    OutputFormat,
+    SiteOption,
+    print_json,
+    site_database,
+    stderr,
+    stdout,
+)
 from skynet.errors import BadInputError
 
 app = typer.Typer(help="The georeferenced camera registry.", no_args_is_help=True)
@@ -71,17 +80,19 @@ def import_(
         typer.Option("--crs", help="Metric working CRS, e.g. EPSG:4547 (default: UTM zone)."),
     ] = None,
     db: DbOption = None,
+    site: SiteOption = None,
 ) -> None:
     """Import cameras (all or nothing; cameras with a known id are replaced).
 
     Example: skynet cameras import sample_data/cameras.geojson --db town.db
     """
+    db = site_database(db, site)
     spinner = stderr.status(f"importing {file}") if stderr.is_terminal else nullcontext()
     with spinner:
         loaded = read_cameras(file, file_format)
         named_crs = crs or loaded.working_crs
-        site = SiteCRS.from_user_input(named_crs) if named_crs else None
-        summary = RegistryStore(db).import_cameras(loaded.cameras, site)
+        working = SiteCRS.from_user_input(named_crs) if named_crs else None
+        summary = RegistryStore(db).import_cameras(loaded.cameras, working)
     stderr.print(
         f"imported {len(loaded.cameras)} cameras from {file}: {summary.added} added, "
         f"{summary.updated} updated, {summary.unchanged} unchanged "
@@ -103,11 +114,13 @@ def list_(
     status: Annotated[str | None, typer.Option("--status", help="Only this status.")] = None,
     output: FormatOption = OutputFormat.table,
     db: DbOption = None,
+    site: SiteOption = None,
 ) -> None:
     """List cameras, optionally in a bbox or within a radius of a point.
 
     Example: skynet cameras list --near 119.007,25.454 --radius 800 --format json
     """
+    db = site_database(db, site)
     if bbox is not None and near is not None:
         raise BadInputError("give either --bbox or --near, not both", field="bbox")
     if radius is not None and near is None:
@@ -138,11 +151,13 @@ def show(
     camera_id: Annotated[str, typer.Argument(help="The camera's id.")],
     output: FormatOption = OutputFormat.table,
     db: DbOption = None,
+    site: SiteOption = None,
 ) -> None:
     """Show one camera's full record.
 
     Example: skynet cameras show J1-N
     """
+    db = site_database(db, site)
     camera = RegistryStore(db).get(camera_id)
     if output is OutputFormat.table:
         table = Table(title=f"camera {camera.id}", show_header=False)
@@ -163,11 +178,13 @@ def export(
         typer.Option("--format", "-f", help="geojson or csv (default: by suffix, else geojson)."),
     ] = None,
     db: DbOption = None,
+    site: SiteOption = None,
 ) -> None:
     """Export the whole registry as GeoJSON or CSV (lossless; re-importable).
 
     Example: skynet cameras export --out cameras.csv
     """
+    db = site_database(db, site)
     store = RegistryStore(db)
     registry = store.load()
     if out is not None:
@@ -219,11 +236,14 @@ def _emit(cameras: list[Camera], registry: CameraRegistry, output: OutputFormat)
 
 
 @app.command("summary")
-def summary(output: FormatOption = OutputFormat.table, db: DbOption = None) -> None:
+def summary(
+    output: FormatOption = OutputFormat.table, db: DbOption = None, site: SiteOption = None
+) -> None:
     """Counts by kind and status, extent, and watched ground per area.
 
     Example: skynet cameras summary --format json
     """
+    db = site_database(db, site)
     figures = summarise(RegistryStore(db).load())
     if output is not OutputFormat.table:
         print_json(dataclasses.asdict(figures))

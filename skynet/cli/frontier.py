@@ -9,7 +9,16 @@ import typer
 from rich.table import Table
 
 from skynet.audit import Purpose
-from skynet.cli._common import DbOption, OutputFormat, TableJsonOption, print_json, stderr, stdout
+from skynet.cli._common import (
+    DbOption,
+    OutputFormat,
+    SiteOption,
+    TableJsonOption,
+    print_json,
+    site_database,
+    stderr,
+    stdout,
+)
 from skynet.cli.track import CaseOption, OffsetOption, ReasonOption
 from skynet.errors import BadInputError
 from skynet.investigate import Investigation
@@ -42,6 +51,7 @@ def frontier_command(
     output: TableJsonOption = OutputFormat.table,
     utc_offset: OffsetOption = 0.0,
     db: DbOption = None,
+    site: SiteOption = None,
 ) -> None:
     """Rank the cameras most likely to show the target next, with the minutes to open.
 
@@ -55,6 +65,7 @@ def frontier_command(
     Example: skynet frontier --target 54be745e5cfc2db3 --case HR-0314 --reason "hit-and-run"
     --reviewed V10-L6,V10-L3 --now 2026-03-14T21:50:00+08:00
     """
+    db = site_database(db, site)
     purpose = Purpose(case, reason)
     now_s = parse_time(now, "--now") if now else time.time()
     cameras = [c.strip() for c in reviewed.split(",") if c.strip()] if reviewed else []

@@ -10,7 +10,16 @@ import typer
 from rich.table import Table
 
 from camera_registry import RegistryStore, SiteCRS
-from skynet.cli._common import DbOption, FormatOption, OutputFormat, print_json, stderr, stdout
+from skynet.cli._common import (
+    DbOption,
+    FormatOption,
+    OutputFormat,
+    SiteOption,
+    print_json,
+    site_database,
+    stderr,
+    stdout,
+)
 from skynet.errors import BadInputError, ConflictError
 from skynet.roads.coverage import CoverageReport, Share, coverage_report
 from skynet.roads.geojson import to_geojson
@@ -35,20 +44,22 @@ def import_(
         typer.Option("--largest-component", help="Keep only the largest connected part."),
     ] = False,
     db: DbOption = None,
+    site: SiteOption = None,
 ) -> None:
     """Import a road network, replacing the stored one (all or nothing).
 
     Example: skynet roads import town.osm.pbf --largest-component --db town.db
     """
+    db = site_database(db, site)
     store = RoadStore(db)
-    site = store.working_crs
+    working = store.working_crs
     named = SiteCRS.from_user_input(crs) if crs else None
-    if named is not None and site is not None and named.crs != site.crs:
-        msg = f"the site's working CRS is {site.code}; --crs names {named.code}"
+    if named is not None and working is not None and named.crs != working.crs:
+        msg = f"the site's working CRS is {working.code}; --crs names {named.code}"
         raise ConflictError(msg)
     spinner = stderr.status(f"importing {file}") if stderr.is_terminal else nullcontext()
     with spinner:
-        network = load_road_network(file, named or site, largest_component=largest_component)
+        network = load_road_network(file, named or working, largest_component=largest_component)
         stored = store.save(network)
     stderr.print(
         f"imported {stored.nodes} nodes and {stored.edges} edges from {file} "
@@ -57,11 +68,14 @@ def import_(
 
 
 @app.command("info")
-def info(output: FormatOption = OutputFormat.table, db: DbOption = None) -> None:
+def info(
+    output: FormatOption = OutputFormat.table, db: DbOption = None, site: SiteOption = None
+) -> None:
     """Describe the stored road network (geojson prints its edges in WGS84).
 
     Example: skynet roads info --format json
     """
+    db = site_database(db, site)
     network = RoadStore(db).load()
     if output is OutputFormat.geojson:
         print_json(to_geojson(network))
@@ -73,11 +87,14 @@ def info(output: FormatOption = OutputFormat.table, db: DbOption = None) -> None
         stdout.print(_summary_table(summary))
 
 
-def coverage(output: FormatOption = OutputFormat.table, db: DbOption = None) -> None:
+def coverage(
+    output: FormatOption = OutputFormat.table, db: DbOption = None, site: SiteOption = None
+) -> None:
     """How much road the cameras watch, blind stretches, and the deployment rules.
 
     Example: skynet coverage --format json --db town.db
     """
+    db = site_database(db, site)
     if output is OutputFormat.geojson:
         raise BadInputError("coverage prints table or json", field="format")
     network = RoadStore(db).load()

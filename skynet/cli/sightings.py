@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from skynet.cli._common import DbOption, OutputFormat, print_json, stdout
+from skynet.cli._common import DbOption, OutputFormat, SiteOption, print_json, site_database, stdout
 from skynet.errors import BadInputError
 from skynet.store import SightingStore
 from skynet.times import format_time, parse_time
@@ -30,11 +30,13 @@ def sightings(
         float, typer.Option("--utc-offset", help="Print times at this UTC offset (hours).")
     ] = 0.0,
     db: DbOption = None,
+    site: SiteOption = None,
 ) -> None:
     """List stored sightings in time order: the ids to start 'skynet track' from.
 
     Example: skynet sightings --camera P01-CRASH --since 2026-03-14T20:40:00+08:00 --db case.db
     """
+    db = site_database(db, site)
     if output is OutputFormat.geojson:
         raise BadInputError("sightings print as a table or json", field="--format")
     start = parse_time(since, "--since") if since else None

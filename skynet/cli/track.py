@@ -12,7 +12,15 @@ from rich.table import Table
 
 from skynet._route_shape import Route, Stretch
 from skynet.audit import Purpose
-from skynet.cli._common import DbOption, OutputFormat, print_json, stderr, stdout
+from skynet.cli._common import (
+    DbOption,
+    OutputFormat,
+    SiteOption,
+    print_json,
+    site_database,
+    stderr,
+    stdout,
+)
 from skynet.errors import BadInputError
 from skynet.investigate import (
     DEFAULT_HORIZON_S,
@@ -70,6 +78,7 @@ def track(
     beam: BeamOption = 4,
     horizon: HorizonOption = DEFAULT_HORIZON_S,
     db: DbOption = None,
+    site: SiteOption = None,
 ) -> None:
     """Follow a vehicle forward and back in time from one sighting: its timeline.
 
@@ -79,6 +88,7 @@ def track(
 
     Example: skynet track --seed 3f2a9c0e1b7d4a55 --case HR-0314 --reason "hit-and-run, 2 injured"
     """
+    db = site_database(db, site)
     world, result = _run(seed, case, reason, (since, until), beam, horizon, db, with_route=False)
     document = world.timeline_geojson(result.timeline)
     if output is OutputFormat.table:
@@ -104,6 +114,7 @@ def route(
     beam: BeamOption = 4,
     horizon: HorizonOption = DEFAULT_HORIZON_S,
     db: DbOption = None,
+    site: SiteOption = None,
 ) -> None:
     """Reconstruct the road route of a vehicle from one sighting, with ranked alternatives.
 
@@ -117,6 +128,7 @@ def route(
     Example: skynet route --seed 3f2a9c0e1b7d4a55 --case HR-0314 --reason "hit-and-run, fled"
     --out escape.geojson
     """
+    db = site_database(db, site)
     _, result = _run(seed, case, reason, (since, until), beam, horizon, db, with_route=True)
     assert result.route is not None
     document = result.route.as_geojson()

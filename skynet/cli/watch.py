@@ -14,7 +14,16 @@ from camera_registry.registry import CameraRegistry
 from camera_registry.store import RegistryStore
 from skynet.audit import AuditLog, Purpose
 from skynet.cases import CaseStore
-from skynet.cli._common import DbOption, OutputFormat, TableJsonOption, print_json, stderr, stdout
+from skynet.cli._common import (
+    DbOption,
+    OutputFormat,
+    SiteOption,
+    TableJsonOption,
+    print_json,
+    site_database,
+    stderr,
+    stdout,
+)
 from skynet.cli.cameras import parse_bbox
 from skynet.cli.track import CaseOption, OffsetOption, ReasonOption
 from skynet.errors import NotFoundError
@@ -54,12 +63,14 @@ def add(
         float, typer.Option("--threshold", help="Least appearance similarity that fires.")
     ] = DEFAULT_THRESHOLD,
     db: DbOption = None,
+    site: SiteOption = None,
 ) -> None:
     """Watch for a stored target: its look, class and last place, from now on.
 
     Example: skynet watch add --target 54be745e5cfc2db3 --case HR-0314 --reason "fled"
     --area 118.95,25.38,119.10,25.50
     """
+    db = site_database(db, site)
     purpose = Purpose(case, reason)
     box = parse_bbox(area) if area else None
     if box is not None:
@@ -100,11 +111,13 @@ def list_(
     output: TableJsonOption = OutputFormat.table,
     utc_offset: OffsetOption = 0.0,
     db: DbOption = None,
+    site: SiteOption = None,
 ) -> None:
     """The watches kept, oldest first.
 
     Example: skynet watch list --format json
     """
+    db = site_database(db, site)
     watches = WatchStore(db).all()
     if output is not OutputFormat.table:
         print_json([_watch_json(w) for w in watches])
@@ -131,11 +144,13 @@ def remove(
     case: CaseOption,
     reason: ReasonOption,
     db: DbOption = None,
+    site: SiteOption = None,
 ) -> None:
     """Stop a watch (audited).
 
     Example: skynet watch remove 9c1e2f3a4b5d6e7f --case HR-0314 --reason "vehicle found"
     """
+    db = site_database(db, site)
     purpose = Purpose(case, reason)
     store = WatchStore(db)
     if key not in {w.id for w in store.all()}:
@@ -154,11 +169,13 @@ def run(
     ] = OutputFormat.table,
     utc_offset: OffsetOption = 0.0,
     db: DbOption = None,
+    site: SiteOption = None,
 ) -> None:
     """Ingest footage and print an alert whenever a new sighting fits a watch.
 
     Example: skynet watch run hit-and-run/footage --db case.db
     """
+    db = site_database(db, site)
     registry = RegistryStore(db).load()
     watches = WatchStore(db)
     bus = EventBus()
