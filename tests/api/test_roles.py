@@ -11,6 +11,7 @@ from skynet.audit import AuditLog
 from skynet.tokens import ROLE_PERMISSIONS, Permission, Role
 from tests.api.conftest import CASE, REASON, Served
 
+NEW_CAMERA = {"id": "MATRIX-1", "name": "matrix", "kind": "road", "lon": 119.0, "lat": 25.4}
 WINDOW = "since=2026-03-14T00:00:00%2B08:00&until=2026-03-15T00:00:00%2B08:00"
 
 
@@ -37,6 +38,12 @@ def routes(target: str, seed: str) -> list[tuple[str, str, Permission, dict[str,
         ),
         ("PUT", "/wall/target", Permission.targets, {"target_id": target}),
         ("PATCH", "/cameras/P01-CRASH", Permission.cameras_write, {"status": "online"}),
+        ("POST", "/cameras", Permission.cameras_write, NEW_CAMERA),
+        ("DELETE", "/cameras/NO-SUCH-CAMERA", Permission.cameras_write, None),
+        ("POST", "/watches", Permission.targets, {"target_id": target}),
+        ("DELETE", "/watches/no-such-watch", Permission.targets, None),
+        ("POST", "/tokens", Permission.tokens, {"name": "made in the matrix", "role": "wall"}),
+        ("DELETE", "/tokens/no-such-token", Permission.tokens, None),
         ("GET", "/audit", Permission.audit, None),
         ("GET", "/audit/verify", Permission.audit, None),
         ("GET", "/tokens", Permission.tokens, None),
