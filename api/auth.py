@@ -1,7 +1,7 @@
 """Default deny: who is calling (bearer token), whether their role allows it, and for which case.
 
 Each route declares the permission it needs (:func:`needs`) or, for a
-target query, the case and reason it must carry (:func:`purpose`): headers
+target query, the case and reason it must carry (:func:`purpose_for`): headers
 ``X-Case-Id`` and ``X-Reason`` (percent-encoded UTF-8) or query parameters
 ``case`` and ``reason``. Every refusal, from a missing token to a missing
 reason, is written to the audit log before it is answered.
@@ -152,29 +152,41 @@ ReasonQuery = Annotated[
 ]
 
 
-def purpose(
-    request: Request,
-    caller: Annotated[Caller, Depends(needs(Permission.targets))],
-    x_case_id: CaseHeader = None,
-    x_reason: ReasonHeader = None,
-    case: CaseQuery = None,
-    reason: ReasonQuery = None,
-) -> Asked:
-    """A dependency for target queries: an investigator's token, a case and a reason.
+def purpose_for(permission: Permission) -> Callable[..., Asked]:
+    """A dependency for target queries: a token whose role has ``permission``, a case, a reason.
 
     The header and query parameters are declared for the schema; they are read
     as the request gave them (a refusal records them the same way).
     """
-    case_id, why = _given_purpose(request)
-    try:
-        return Asked(caller, Purpose(case_id, why))
-    except BadInputError as exc:
-        raise refuse(
-            request,
-            400,
-            "Case and reason required",
-            f"{exc} (send X-Case-Id and X-Reason)",
-            actor=caller.actor,
-            case_id=case_id,
-            reason=why,
-        ) from None
+
+    door = Depends(needs(permission))  # a default, not an annotation: annotations are strings
+
+    def dependency(
+        request: Request,
+        caller: Caller = door,
+        x_case_id: CaseHeader = None,
+        x_reason: ReasonHeader = None,
+        case: CaseQuery = None,
+        reason: ReasonQuery = None,
+    ) -> Asked:
+        case_id, why = _given_purpose(request)
+        try:
+            return Asked(caller, Purpose(case_id, why))
+        except BadInputError as exc:
+            raise refuse(
+                request,
+                400,
+                "Case and reason required",
+                f"{exc} (send X-Case-Id and X-Reason)",
+                actor=caller.actor,
+                case_id=case_id,
+                reason=why,
+            ) from None
+
+    return dependency
+
+
+#: Following a target, its timeline and route (analysts and investigators).
+purpose = purpose_for(Permission.targets)
+#: Working a case: the frontier, reviews, found sightings, watches, the wall (investigators).
+casework = purpose_for(Permission.casework)

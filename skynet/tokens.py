@@ -10,9 +10,10 @@ role may do is read in one table (:data:`ROLE_PERMISSIONS`):
 role           may
 =============  ==================================================================
 wall           see the map: cameras, roads, live events, what is put on the wall
-analyst        the map, plus sightings and coverage
-investigator   the analyst's, plus target queries, routes, frontier, watches and
-               putting a target on the wall (each with a case and a reason)
+analyst        the map, sightings and coverage, plus target queries: follow a
+               sighting, a target's timeline and route (each with case and reason)
+investigator   the analyst's, plus casework: the frontier, reviews and found
+               sightings, watches, putting a target on the wall
 admin          the map, sightings and coverage, plus camera edits, tokens and
                the audit log (no target queries: who audits does not investigate)
 =============  ==================================================================
@@ -56,6 +57,7 @@ class Permission(StrEnum):
     map = "map"
     sightings = "sightings"
     targets = "targets"
+    casework = "casework"
     cameras_write = "cameras_write"
     tokens = "tokens"
     audit = "audit"
@@ -63,8 +65,10 @@ class Permission(StrEnum):
 
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     Role.wall: frozenset({Permission.map}),
-    Role.analyst: frozenset({Permission.map, Permission.sightings}),
-    Role.investigator: frozenset({Permission.map, Permission.sightings, Permission.targets}),
+    Role.analyst: frozenset({Permission.map, Permission.sightings, Permission.targets}),
+    Role.investigator: frozenset(
+        {Permission.map, Permission.sightings, Permission.targets, Permission.casework}
+    ),
     Role.admin: frozenset(
         {
             Permission.map,

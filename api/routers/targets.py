@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from api.auth import Asked, purpose, world_of
+from api.auth import Asked, casework, purpose, world_of
 from api.models import (
     AlternativeDoc,
     ChainEndDoc,
@@ -45,6 +45,7 @@ from skynet.watch import Watch, check_area, target_appearance, watch_id
 
 router = APIRouter(tags=["targets"])
 Query_ = Annotated[Asked, Depends(purpose)]
+Casework = Annotated[Asked, Depends(casework)]
 #: How long a watch lasts unless ``until`` says (s).
 WATCH_SPAN_S = 24 * 3600.0
 
@@ -95,7 +96,7 @@ def route(request: Request, target_id: str, asked: Query_) -> RouteDoc:
 def frontier(
     request: Request,
     target_id: str,
-    asked: Query_,
+    asked: Casework,
     now: Annotated[
         str | None, Query(description="ISO 8601 time footage is searched up to (default now).")
     ] = None,
@@ -135,7 +136,7 @@ def frontier(
 @router.post(
     "/targets/{target_id}/reviews", status_code=204, summary="Record cameras searched in vain"
 )
-def add_reviews(request: Request, target_id: str, body: ReviewIn, asked: Query_) -> Response:
+def add_reviews(request: Request, target_id: str, body: ReviewIn, asked: Casework) -> Response:
     """The next frontier counts these cameras' silence as evidence (and leaves them out)."""
     world = world_of(request)
     case_target(world.cases, asked.purpose, target_id)
@@ -147,7 +148,7 @@ def add_reviews(request: Request, target_id: str, body: ReviewIn, asked: Query_)
 
 
 @router.post("/targets/{target_id}/found", summary="A sighting found: follow it, route again")
-def found(request: Request, target_id: str, body: FoundIn, asked: Query_) -> RouteDoc:
+def found(request: Request, target_id: str, body: FoundIn, asked: Casework) -> RouteDoc:
     """The found sighting is followed, merged into the target, and the route rebuilt."""
     world = world_of(request)
     case_target(world.cases, asked.purpose, target_id)
@@ -159,7 +160,7 @@ def found(request: Request, target_id: str, body: FoundIn, asked: Query_) -> Rou
 
 
 @router.get("/watches", tags=["watches"], summary="The case's watches")
-def list_watches(request: Request, asked: Query_) -> list[WatchDoc]:
+def list_watches(request: Request, asked: Casework) -> list[WatchDoc]:
     world = world_of(request)
     world.audit.record(asked.purpose, "watch-list", "watches", actor=asked.caller.actor)
     case_id = asked.purpose.case_id.strip()
@@ -167,7 +168,7 @@ def list_watches(request: Request, asked: Query_) -> list[WatchDoc]:
 
 
 @router.post("/watches", tags=["watches"], status_code=201, summary="Watch for a stored target")
-def create_watch(request: Request, body: WatchIn, asked: Query_) -> WatchDoc:
+def create_watch(request: Request, body: WatchIn, asked: Casework) -> WatchDoc:
     """Alert (over ``/ws/events``) whenever a new sighting looks like the target and fits."""
     world = world_of(request)
     if body.area is not None:
@@ -202,7 +203,7 @@ def create_watch(request: Request, body: WatchIn, asked: Query_) -> WatchDoc:
 
 
 @router.delete("/watches/{watch_id}", tags=["watches"], status_code=204, summary="Stop a watch")
-def delete_watch(request: Request, watch_id: str, asked: Query_) -> Response:
+def delete_watch(request: Request, watch_id: str, asked: Casework) -> Response:
     world = world_of(request)
     owned = {w.id: w.case_id for w in world.watches.all()}
     if watch_id not in owned:

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from api.auth import Asked, Caller, needs, purpose, world_of
+from api.auth import Asked, Caller, casework, needs, world_of
 from api.models import FeatureCollection, WallPinIn, WallTargetDoc
 from api.routers.targets import stored_timeline, timeline_entries
 from skynet.errors import NotFoundError
@@ -34,7 +34,7 @@ def wall_page() -> HTMLResponse:
 
 @router.put("/wall/target", summary="Put a target on the wall displays (investigators)")
 def pin_target(
-    request: Request, body: WallPinIn, asked: Annotated[Asked, Depends(purpose)]
+    request: Request, body: WallPinIn, asked: Annotated[Asked, Depends(casework)]
 ) -> WallTargetDoc:
     """The target's latest route and timeline are shown on every wall (an export: audited)."""
     world = world_of(request)
