@@ -41,6 +41,7 @@ from skynet.errors import BadInputError, NotFoundError
 from skynet.investigate import follow_target
 from skynet.review import case_target, extend_target, next_cameras, record_reviews
 from skynet.timeline import ChainEnd, Timeline, TimelineEntry
+from skynet.times import parse_time
 from skynet.watch import Watch, check_area, target_appearance, watch_id
 
 router = APIRouter(tags=["targets"])
@@ -103,8 +104,6 @@ def frontier(
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> FrontierDoc:
     """Ranked from the target's latest sighting, with every recorded review as evidence."""
-    from skynet.times import parse_time
-
     world = world_of(request)
     now_s = parse_time(now, "now") if now else time.time()
     case_target(world.cases, asked.purpose, target_id)  # 404/400 before the load

@@ -246,7 +246,8 @@
   // the server may have restarted with other cameras or another target.
   async function reload() {
     try {
-      const [cameras, roads] = await Promise.all([api("/cameras"), api("/roads?zoom=14")]);
+      const [cameras, found] = await Promise.all([api("/cameras"), api("/roads?zoom=14")]);
+      const roads = found || { features: [] }; // a database without roads yet: cameras alone
       const points = cameras.features.map((f) => f.geometry.coordinates);
       for (const road of roads.features) for (const line of lines(road.geometry)) points.push(...line);
       state.project = projection(points);
