@@ -56,12 +56,17 @@ AuditCaller = Annotated[Caller, Depends(needs(Permission.audit))]
 @router.get("/audit", tags=["audit"], summary="The audit trail (admins)")
 def audit_entries(
     request: Request,
-    _: AuditCaller,
+    caller: AuditCaller,
     case: Annotated[str | None, Query(max_length=128, description="Only this case.")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
 ) -> list[AuditEntryDoc]:
-    """The newest ``limit`` rows (oldest first), one case's when ``case`` is given."""
-    entries = world_of(request).audit.entries(case)[-limit:]
+    """The newest ``limit`` rows (oldest first), one case's when ``case`` is given.
+
+    Reading the trail is itself recorded (after the rows read): who audits is audited too.
+    """
+    log = world_of(request).audit
+    entries = log.entries(case)[-limit:]
+    log.record_action("audit-read", case or "*", actor=caller.actor, detail={"rows": len(entries)})
     return [_entry_doc(e) for e in entries]
 
 

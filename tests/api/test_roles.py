@@ -148,3 +148,11 @@ def test_a_revoked_token_stops_working(served: Served) -> None:
     listed = served.client.get("/tokens", headers=served.auth(Role.admin)).json()
     assert [t["revoked"] is not None for t in listed if t["id"] == made.json()["id"]] == [True]
     assert all("token" not in t for t in listed)  # the secret is never listed again
+
+
+def test_reading_the_audit_trail_is_recorded_too(served: Served) -> None:
+    trail = served.client.get("/audit", params={"case": CASE}, headers=served.auth(Role.admin))
+    assert trail.status_code == 200 and all(e["case_id"] == CASE for e in trail.json())
+    last = AuditLog(served.db).entries()[-1]
+    assert (last.action, last.subject) == ("audit-read", CASE)
+    assert last.actor.startswith("test admin#") and last.detail["rows"] == len(trail.json())
