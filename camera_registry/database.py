@@ -39,6 +39,16 @@ meta_table = sa.Table(
 )
 
 
+def key_string(length: int) -> sa.types.TypeEngine[str]:
+    """A text key that sorts byte by byte on every backend.
+
+    SQLite compares text as bytes; PostgreSQL by the database's locale, where
+    ``en_US`` puts ``a0`` before ``B1`` (and glibc's ``J10-S`` before ``J1-N``).
+    Keys that queries order by are ``COLLATE "C"`` there, so both give one order.
+    """
+    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+
+
 def data_home() -> Path:
     """Where Skynet keeps its default database, caches and logs."""
     explicit = os.environ.get(ENV_HOME)

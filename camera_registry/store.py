@@ -18,6 +18,7 @@ from camera_registry.camera import Camera, check_unique_ids
 from camera_registry.crs import SiteCRS
 from camera_registry.database import (
     ensure_schema,
+    key_string,
     meta_table,
     open_engine,
     read_meta,
@@ -34,7 +35,7 @@ metadata = sa.MetaData()
 cameras_table = sa.Table(
     "cameras",
     metadata,
-    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("id", key_string(128), primary_key=True),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("lon", sa.Float(precision=53), nullable=False),

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from camera_registry.database import ensure_schema, open_engine, store_error
+from camera_registry.database import ensure_schema, key_string, open_engine, store_error
 from skynet.errors import NotFoundError, StoreError
 from skynet.linking import SightingArrays
 from trackers.sighting import APPEARANCE_DIM, Evidence, Sighting
@@ -38,8 +38,8 @@ metadata = sa.MetaData()
 clips_table = sa.Table(
     "clips",
     metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("camera_id", sa.String(128), nullable=False, index=True),
+    sa.Column("id", key_string(64), primary_key=True),
+    sa.Column("camera_id", key_string(128), nullable=False, index=True),
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("start_s", sa.Float(precision=53), nullable=False),
@@ -51,9 +51,9 @@ clips_table = sa.Table(
 sightings_table = sa.Table(
     "sightings",
     metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("clip_id", sa.String(64), sa.ForeignKey("clips.id"), nullable=False),
-    sa.Column("camera_id", sa.String(128), nullable=False),
+    sa.Column("id", key_string(64), primary_key=True),
+    sa.Column("clip_id", key_string(64), sa.ForeignKey("clips.id"), nullable=False),
+    sa.Column("camera_id", key_string(128), nullable=False),
     sa.Column("t_in", sa.Float(precision=53), nullable=False),
     sa.Column("t_out", sa.Float(precision=53), nullable=False),
     sa.Column("vehicle_class", sa.String(32), nullable=False),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from _databases import refuse_inserts
+from _databases import locale_sorted_database, refuse_inserts
 
 from camera_registry import CameraFile, RegistryStore, SiteCRS, read_cameras
 from camera_registry.database import resolve_url
@@ -119,3 +119,22 @@ def test_urls_and_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         resolve_url("::::://")
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'engine.db'}")
     assert RegistryStore(engine).count() == 0
+
+
+def test_ids_sort_by_bytes_where_the_server_sorts_by_locale(
+    postgres_server: str, sample: CameraFile
+) -> None:
+    """The registry's camera order (its row numbers) is SQLite's on any PostgreSQL."""
+    with locale_sorted_database(postgres_server) as db:
+        engine = sa.create_engine(db, poolclass=sa.pool.NullPool)
+        with engine.connect() as connection:
+            by_locale = connection.exec_driver_sql(
+                "SELECT x FROM (VALUES ('B1'), ('a0')) AS v(x) ORDER BY x"
+            ).scalars()
+            assert list(by_locale) == ["a0", "B1"]  # the server's own order is not bytes'
+        engine.dispose()
+        ids = ["a0", "B1", "J10-S", "J1-N", "c-2", "A1"]
+        cameras = [dataclasses.replace(sample.cameras[0], id=i) for i in ids]
+        store = RegistryStore(db)
+        store.import_cameras(cameras, SiteCRS.from_user_input(sample.working_crs))
+        assert [c.id for c in store.load().cameras] == sorted(ids)

@@ -10,7 +10,7 @@ import dataclasses
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from _databases import allow_inserts, refuse_inserts
+from _databases import allow_inserts, locale_sorted_database, refuse_inserts
 
 from skynet.errors import NotFoundError, StoreError
 from skynet.linking import SightingArrays
@@ -177,3 +177,11 @@ def test_a_large_clip_lands_whole_and_once(db_url: str) -> None:
 def test_unknown_sighting(db_url: str) -> None:
     with pytest.raises(NotFoundError, match="'nope'"):
         SightingStore(db_url).get("nope")
+
+
+def test_clips_sort_by_bytes_where_the_server_sorts_by_locale(postgres_server: str) -> None:
+    with locale_sorted_database(postgres_server) as db:
+        store = SightingStore(db)
+        for camera in ("c1", "B2", "a3"):
+            store.add_clip(clip(camera, "x.avi"), make_sightings(camera, "x.avi", 2))
+        assert [c.camera_id for c in store.clips()] == ["B2", "a3", "c1"]

@@ -207,3 +207,30 @@ def allow_inserts(db: str, table: str) -> None:
             connection.exec_driver_sql(f"DROP TRIGGER refuse ON {table}")
             connection.exec_driver_sql("DROP FUNCTION refuse()")
     engine.dispose()
+
+
+@contextlib.contextmanager
+def locale_sorted_database(server: str) -> Iterator[str]:
+    """A new database on ``server`` that sorts text by the en-US locale (ICU), as
+    many real servers do, where ``a0`` comes before ``B1``; dropped after.
+
+    Skips when the server cannot make one (no ICU, or no right to create databases).
+    """
+    name = f"t_icu_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(server, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(
+                f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' "
+                "LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"
+            )
+    except sa.exc.DBAPIError as exc:
+        admin.dispose()
+        pytest.skip(f"the server cannot make an ICU en-US database ({exc.orig})")
+    url = sa.make_url(server).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
+        admin.dispose()
