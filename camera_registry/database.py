@@ -173,3 +173,13 @@ def transaction(engine: Engine) -> Iterator[Connection]:
             yield connection
     except SQLAlchemyError as exc:
         raise store_error(engine, exc) from None
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """``engine.connect()`` for queries, with any database error raised as :class:`StoreError`."""
+    try:
+        with engine.connect() as connection:
+            yield connection
+    except SQLAlchemyError as exc:
+        raise store_error(engine, exc) from None

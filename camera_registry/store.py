@@ -22,6 +22,7 @@ from camera_registry.database import (
     meta_table,
     open_engine,
     read_meta,
+    reading,
     store_error,
 )
 from camera_registry.registry import CameraRegistry
@@ -79,7 +80,7 @@ class RegistryStore:
         return None if code is None else SiteCRS.from_user_input(code)
 
     def count(self) -> int:
-        with self._connect() as connection:
+        with reading(self.engine) as connection:
             return int(
                 connection.execute(
                     sa.select(sa.func.count()).select_from(cameras_table)
@@ -88,7 +89,7 @@ class RegistryStore:
 
     def load(self) -> CameraRegistry:
         """Every camera, as a registry on the stored CRS."""
-        with self._connect() as connection:
+        with reading(self.engine) as connection:
             rows = connection.execute(sa.select(cameras_table).order_by(cameras_table.c.id))
             cameras = [_camera_from_row(row) for row in rows.all()]
         crs = self.working_crs
@@ -99,7 +100,7 @@ class RegistryStore:
 
     def get(self, camera_id: str) -> Camera:
         """One camera by id."""
-        with self._connect() as connection:
+        with reading(self.engine) as connection:
             row = connection.execute(
                 sa.select(cameras_table).where(cameras_table.c.id == camera_id)
             ).first()
@@ -170,11 +171,6 @@ class RegistryStore:
             found.update({row.id: dict(row._mapping) for row in result})
         return found
 
-    def _connect(self) -> Connection:
-        try:
-            return self.engine.connect()
-        except SQLAlchemyError as exc:
-            raise store_error(self.engine, exc) from None
 
 
 _HOMOGRAPHY: Final = struct.Struct("<9d")

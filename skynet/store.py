@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from camera_registry.database import ensure_schema, key_string, open_engine, store_error
+from camera_registry.database import ensure_schema, key_string, open_engine, reading, store_error
 from skynet.errors import NotFoundError, StoreError
 from skynet.linking import SightingArrays
 from trackers.sighting import APPEARANCE_DIM, Evidence, Sighting
@@ -31,6 +31,8 @@ TimeSide = Literal["t_in", "t_out"]
 
 SCHEMA_VERSION: Final = 1
 _CHUNK: Final = 2_000
+#: Ids per query when sightings are asked for by id.
+_IDS_PER_QUERY: Final = 5_000
 #: From this many rows a PostgreSQL insert goes through COPY (a fifth of the time).
 _COPY_FROM: Final = 64
 
@@ -116,7 +118,7 @@ class SightingStore:
 
     def has_clip(self, clip_id: str) -> bool:
         """Whether a clip was committed already (its rerun can be skipped)."""
-        with self._connect() as connection:
+        with reading(self.engine) as connection:
             found = connection.execute(
                 sa.select(clips_table.c.id).where(clips_table.c.id == clip_id)
             ).first()
@@ -135,12 +137,12 @@ class SightingStore:
 
     def is_empty(self) -> bool:
         """Whether no sighting is stored (one row read, where counting reads them all)."""
-        with self._connect() as connection:
+        with reading(self.engine) as connection:
             query = sa.select(sightings_table.c.id).limit(1)
             return connection.execute(query).first() is None
 
     def count(self) -> int:
-        with self._connect() as connection:
+        with reading(self.engine) as connection:
             query = sa.select(sa.func.count()).select_from(sightings_table)
             return int(connection.execute(query).scalar_one())
 
@@ -160,7 +162,26 @@ class SightingStore:
         end_s: float | None = None,
         ids: Iterable[str] | None = None,
     ) -> list[Sighting]:
-        """Sightings of the cameras overlapping ``[start_s, end_s]``, in time order."""
+        """Sightings of the cameras overlapping ``[start_s, end_s]``, in time order.
+
+        Many ``ids`` are asked for a slice at a time (a statement carries at
+        most 65,535 parameters on PostgreSQL, 32,766 on SQLite).
+        """
+        if ids is not None:
+            wanted = list(dict.fromkeys(ids))
+            if len(wanted) > _IDS_PER_QUERY:
+                found = [
+                    s
+                    for start in range(0, len(wanted), _IDS_PER_QUERY)
+                    for s in self.find(
+                        camera_ids=camera_ids,
+                        start_s=start_s,
+                        end_s=end_s,
+                        ids=wanted[start : start + _IDS_PER_QUERY],
+                    )
+                ]
+                return sorted(found, key=lambda s: (s.t_in, s.id))  # as the query orders
+            ids = wanted
         query = sa.select(sightings_table)
         if camera_ids is not None:
             query = query.where(sightings_table.c.camera_id.in_(list(camera_ids)))
@@ -171,7 +192,7 @@ class SightingStore:
         if end_s is not None:
             query = query.where(sightings_table.c.t_in <= end_s)
         query = query.order_by(sightings_table.c.t_in, sightings_table.c.id)
-        with self._connect() as connection:
+        with reading(self.engine) as connection:
             return [_sighting(row._mapping) for row in connection.execute(query)]
 
     def window(
@@ -189,7 +210,7 @@ class SightingStore:
             .where(table.c.camera_id.in_(list(camera_ids)), at >= start_s, at <= end_s)
             .order_by(table.c.t_in, table.c.id)
         )
-        with self._connect() as connection:
+        with reading(self.engine) as connection:
             rows = connection.execute(query).all()
         return _columns(rows)
 
@@ -197,17 +218,12 @@ class SightingStore:
         """Every committed clip, by camera and start time."""
         query = sa.select(clips_table).order_by(clips_table.c.camera_id, clips_table.c.start_s)
         fields = ClipRecord.__dataclass_fields__
-        with self._connect() as connection:
+        with reading(self.engine) as connection:
             return [
                 ClipRecord(**{k: v for k, v in row._mapping.items() if k in fields})
                 for row in connection.execute(query)
             ]
 
-    def _connect(self) -> Connection:
-        try:
-            return self.engine.connect()
-        except SQLAlchemyError as exc:
-            raise store_error(self.engine, exc) from None
 
 
 def _insert_new(connection: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> int:

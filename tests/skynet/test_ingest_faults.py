@@ -17,6 +17,7 @@ import pytest
 from _batch import Batch, registry_db, stored
 from _databases import start_cluster
 
+from skynet.errors import StoreError
 from skynet.executors import CRASH_DRILL_ENV, POOL_WORKER_DIED, Executor, LocalPool, RayCluster
 from skynet.ingest import IngestJob, IngestOutcome, ingest
 from skynet.store import SightingStore
@@ -141,6 +142,7 @@ def test_the_database_going_away_mid_batch(batch: Batch) -> None:
         pytest.skip("needs the PostgreSQL server binaries (initdb, pg_ctl) to stop a server")
     try:
         db = registry_db(cluster.url)
+        store = SightingStore(db)
         stops: list[str] = []
 
         def stop_after_first(outcome: IngestOutcome) -> None:
@@ -154,8 +156,13 @@ def test_the_database_going_away_mid_batch(batch: Batch) -> None:
         assert all(o.error and o.error.startswith("database postgresql") for o in failed)
         assert all("127.0.0.1" in (o.error or "") for o in failed)
 
+        with pytest.raises(StoreError, match="refused"):  # queries too fail as our error
+            SightingStore(db)
+        for query in (store.count, store.clips, lambda: store.find(ids=["x"])):
+            with pytest.raises(StoreError, match="refused"):
+                query()
         cluster.start()
-        assert {c.name for c in SightingStore(db).clips()} == set(stops)
+        assert {c.name for c in store.clips()} == set(stops)
         rerun = ingest(batch.jobs, db, executor=LocalPool(2))
         assert all(o.ok for o in rerun), [o.error for o in rerun]
         assert sorted(o.job.clip for o in rerun if not o.skipped) == sorted(

@@ -174,6 +174,17 @@ def test_a_large_clip_lands_whole_and_once(db_url: str) -> None:
     assert store.count() == 4_500
 
 
+def test_many_ids_are_asked_for_in_slices(db_url: str) -> None:
+    """More ids than one statement may carry (65,535 parameters on PostgreSQL)."""
+    store = SightingStore(db_url)
+    many = make_sightings("C1", "long.avi", 12_000, seed=4)
+    store.add_clip(clip("C1", "long.avi"), many)
+    wanted = [s.id for s in many] + [f"absent-{i}" for i in range(60_000)]
+    found = store.find(ids=wanted)
+    assert [s.id for s in found] == [s.id for s in sorted(many, key=lambda s: (s.t_in, s.id))]
+    assert found == store.find()
+
+
 def test_unknown_sighting(db_url: str) -> None:
     with pytest.raises(NotFoundError, match="'nope'"):
         SightingStore(db_url).get("nope")
