@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from _batch import Batch, registry_db, stored
 
+from camera_registry.database import resolve_url
 from skynet.errors import BadInputError
 from skynet.executors import (
     LocalPool,
@@ -96,3 +97,14 @@ def test_addresses_and_executor_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(BadInputError, match=r"pip install -e '\.\[ray\]'"):
         import_ray()
+
+
+def test_the_help_shows_the_option_and_a_worked_example(tmp_path: Path) -> None:
+    """The --ray example in ``skynet ingest --help`` names a valid address and URL."""
+    shown = skynet_cli("ingest", "--help", home=tmp_path)
+    assert shown.returncode == 0 and "--ray" in shown.stdout
+    text = " ".join(shown.stdout.replace("│", " ").split())
+    example = text.split("Example: skynet ingest footage/ ")[1].split()
+    assert example[0] == "--ray" and example[2] == "--db"
+    assert parse_ray_address(example[1]) == "ray://head:10001"
+    assert resolve_url(example[3]).drivername == "postgresql+psycopg"  # psycopg 3
