@@ -7,6 +7,7 @@ that no module sees another's cameras, tokens or audit rows.
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,6 +44,13 @@ class Served:
 @pytest.fixture(scope="session")
 def base_case(tmp_path_factory: pytest.TempPathFactory) -> CaseDb:
     return make_case_db(str(tmp_path_factory.mktemp("api-case") / "case.db"))
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (for a server started by a test)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def copy_db(source: str, target: Path) -> str:

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -18,8 +18,9 @@ from websockets.sync.client import connect
 
 from skynet.synthetic.case_db import CaseDb, add_sightings
 from skynet.tokens import Role
-from tests.api.conftest import copy_db, make_tokens
-from tests.api.test_wall_browser import free_port
+from tests.api.conftest import copy_db, free_port, make_tokens
+
+CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture
@@ -74,14 +75,14 @@ def test_serve_answers_and_relays_another_process_ingest(
     assert message["type"] == "sighting" and message["sighting"]["id"] == "ingested-elsewhere"
 
 
-def test_serve_on_a_taken_port_says_so(run_cli: object, tmp_path: Path) -> None:
+def test_serve_on_a_taken_port_says_so(run_cli: CliRunner, tmp_path: Path) -> None:
     import socket
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = run_cli("serve", "--db", str(tmp_path / "x.db"), "--port", str(port))  # type: ignore[operator]
+        result = run_cli("serve", "--db", str(tmp_path / "x.db"), "--port", str(port))
     assert result.returncode == 2, result.stderr
     assert (
         f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from camera_registry.store import RegistryStore
 from skynet.events import EventBus
 from skynet.synthetic.case_db import CaseDb
 from skynet.tokens import Role
-from tests.api.conftest import PURPOSE, copy_db, make_tokens
+from tests.api.conftest import PURPOSE, copy_db, free_port, make_tokens
 
 CHROMIUM = Path("/usr/bin/chromium")
 #: Without the background-networking switches chromium keeps calling home, and on a closed
@@ -51,12 +50,6 @@ def chromium() -> Path:
             " (CI does it in .ci/setup.d/browser.sh)"
         )
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class LiveServer:
