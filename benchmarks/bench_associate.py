@@ -13,7 +13,9 @@ then the assignment), the identity scores of its tracks against the true
 vehicles (IDF1 by :func:`skynet.associate.id_scores`, which the test suite
 checks against motmetrics), links right and wrong, and the growth of the
 run time with the number of sightings: the same hour cut to its first
-quarter, half and whole (``--growth``). Claim (issue 6): IDF1 >= 0.90.
+quarter, half and whole (``--growth``), and the hour repeated ``--tile N``
+times one after another (the same density over N hours: 10 gives about
+100,000 sightings). Claim (issue 6): IDF1 >= 0.90.
 
 Example: python benchmarks/bench_associate.py --light day --workers 2
 """
@@ -38,6 +40,7 @@ from skynet.synthetic.scenario import Scenario, ScenarioSpec, build_scenario
 from skynet.synthetic.sightings import SimulatedSightings, simulate_sightings
 from skynet.timeline import Linker, SightingPool
 from skynet.transitions import TransitionModel
+from trackers.sighting import Sighting
 
 SPEC = Path(__file__).resolve().parents[1] / "sample_data" / "hit_and_run" / "spec.json"
 
@@ -51,6 +54,13 @@ def main() -> None:
     parser.add_argument("--hours", type=float, default=1.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--growth", action="store_true", help="also time a quarter and a half")
+    parser.add_argument(
+        "--tile",
+        type=int,
+        nargs="*",
+        default=[],
+        help="also run the hour repeated N times one after another (e.g. 10: 100k sightings)",
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "_out" / "associate")
     args = parser.parse_args()
 
@@ -66,9 +76,10 @@ def main() -> None:
         f"({vehicles} seen), {len(sightings)} sightings in {args.hours:g} h, {args.light}"
     )
     shares = (0.25, 0.5, 1.0) if args.growth else (1.0,)
+    runs = [(sightings[: round(share * len(sightings))], truth_of) for share in shares]
+    runs += [_tiled(simulated, hours=n) for n in args.tile]
     rows = []
-    for share in shares:
-        part = sightings[: round(share * len(sightings))]
+    for part, truth_of in runs:
         linker = Linker(
             transitions, network, registry, SightingPool(part), model=LINK_MODELS[args.light]
         )
@@ -106,6 +117,22 @@ def _world(args: argparse.Namespace) -> tuple[Scenario, SimulatedSightings]:
     with path.open("wb") as handle:
         pickle.dump(simulated, handle)
     return scenario, simulated
+
+
+def _tiled(simulated: SimulatedSightings, *, hours: int) -> tuple[list[Sighting], dict[str, int]]:
+    """The hour's sightings again and again, each copy an hour later (its vehicles others)."""
+    out: list[Sighting] = []
+    truth: dict[str, int] = {}
+    stride = max(simulated.truth.values()) + 1
+    for k in range(hours):
+        shift = 3600.0 * k
+        for s in simulated.sightings:
+            copy = dataclasses.replace(
+                s, id=f"{s.id}-{k}", t_in=s.t_in + shift, t_out=s.t_out + shift
+            )
+            out.append(copy)
+            truth[copy.id] = simulated.truth[s.id] + k * stride
+    return out, truth
 
 
 def _report(result: Association, truth_of: dict[str, int], seconds: float) -> dict[str, float]:

@@ -41,6 +41,22 @@ MAX_AVOIDED = 4
 ROUND_SLACK_S = 30.0
 
 
+@dataclass(frozen=True)
+class _TripFact:
+    """One trip between two views, as far as it does not depend on the pair's timing.
+
+    ``node`` is where the road search must reach (-1: both views on one edge, no
+    search); ``seconds`` the free-flow time; ``passed`` the online cameras watching
+    it; ``round_s``/``round_passed`` the quickest way round them (inf: none).
+    """
+
+    node: int
+    seconds: float
+    passed: int
+    round_s: float
+    round_passed: int
+
+
 @dataclass(eq=False)
 class DirectedTrips:
     """Free-flow times and cameras passed between sightings' own edges (see the module)."""
@@ -56,6 +72,8 @@ class DirectedTrips:
         default_factory=dict
     )
     _overlaps: dict[tuple[str, int], frozenset[str]] = field(default_factory=dict)
+    _facts: dict[tuple[int, int, bool, str, str], _TripFact] = field(default_factory=dict)
+    _edge_pace: FloatArray | None = None
     _roads: RoadMatrix | None = None
     _reverse_length: csr_matrix | None = None
 
@@ -75,53 +93,66 @@ class DirectedTrips:
         if own is None:
             return times, passed
         reach, _ = self._search(own, forward, limit_s)
-        edges = self.network.edges
         shares = _class_share(sighting, others)
-        pace = edges.travel_time / np.maximum(edges.length, 1e-6)  # s per m
         for i, other in enumerate(others):
             theirs = labels.get((other.entry_edge if forward else other.exit_edge) or "")
             if theirs is None:
                 continue
             early, late = (sighting, other) if forward else (other, sighting)
-            e_early, e_late = (own, theirs) if forward else (theirs, own)
-            left = self._bound(early.camera_id, e_early, end=True)
-            entered = self._bound(late.camera_id, e_late, end=False)
-            # cameras whose views overlap either sighting's saw the same stretch, not the next
-            skip = {early.camera_id, late.camera_id}
-            skip |= self._overlapping(early.camera_id, e_early) | self._overlapping(
-                late.camera_id, e_late
-            )
-            if e_early == e_late and entered >= left:
-                times[i] = (entered - left) * pace[e_early]
-                passed[i] = len(self._watching(e_early, left, entered) - skip)
-                continue
+            fact = self._trip_fact(own, theirs, forward, early.camera_id, late.camera_id, reach)
+            if fact is None or (fact.node >= 0 and not math.isfinite(reach[fact.node])):
+                continue  # beyond this search's limit (the fact was found farther)
+            times[i] = fact.seconds
+            passed[i] = fact.passed
+            # could it have gone round the cameras it passed in the time it took?
+            gap = late.t_in - early.t_out
+            if fact.passed > 0 and fact.round_s / shares[i] <= gap + ROUND_SLACK_S:
+                passed[i] = min(fact.passed, fact.round_passed)
+        return times / shares, passed
+
+    def _trip_fact(
+        self, own: int, theirs: int, forward: bool, early_id: str, late_id: str, reach: FloatArray
+    ) -> _TripFact | None:
+        """The free-flow trip between two views on their edges and the cameras it passes
+        (kept: thousands of sightings share each pair of views); None when unreached."""
+        key = (own, theirs, forward, early_id, late_id)
+        fact = self._facts.get(key)
+        if fact is not None:
+            return fact
+        edges = self.network.edges
+        pace = self._pace()
+        e_early, e_late = (own, theirs) if forward else (theirs, own)
+        left = self._bound(early_id, e_early, end=True)
+        entered = self._bound(late_id, e_late, end=False)
+        # cameras whose views overlap either sighting's saw the same stretch, not the next
+        skip = {early_id, late_id}
+        skip |= self._overlapping(early_id, e_early) | self._overlapping(late_id, e_late)
+        if e_early == e_late and entered >= left:
+            seconds = (entered - left) * pace[e_early]
+            count = len(self._watching(e_early, left, entered) - skip)
+            fact = _TripFact(-1, seconds, count, math.inf, count)
+        else:
             node = int(edges.u[e_late] if forward else edges.v[e_early])
-            if not math.isfinite(reach[node]):
-                continue
-            times[i] = (
-                (edges.length[e_early] - left) * pace[e_early]
-                + reach[node]
-                + entered * pace[e_late]
-            )
+            reach_node = float(reach[node])
+            if not math.isfinite(reach_node):
+                return None  # not kept: a farther search may reach it
+            partial = (edges.length[e_early] - left) * pace[e_early] + entered * pace[e_late]
             ends = self._watching(e_early, left, math.inf) | self._watching(e_late, 0.0, entered)
             watchers = self._path_watchers((own, forward, False), node)
-            passed[i] = len((watchers | ends) - skip)
-            if passed[i] > 0:  # could it have gone round them in the time it took?
-                gap = late.t_in - early.t_out
-                passed[i] = min(
-                    passed[i],
-                    self._round(
-                        own,
-                        node,
-                        forward,
-                        gap,
-                        ends,
-                        skip,
-                        shares[i],
-                        times[i] - reach[node],
-                    ),
-                )
-        return times / shares, passed
+            count = len((watchers | ends) - skip)
+            round_s, round_passed = (
+                self._round(own, node, forward, ends, skip, partial) if count else (math.inf, 0)
+            )
+            fact = _TripFact(node, reach_node + partial, count, round_s, round_passed)
+        self._facts[key] = fact
+        return fact
+
+    def _pace(self) -> FloatArray:
+        """Seconds per metre of each edge at free flow."""
+        if self._edge_pace is None:
+            edges = self.network.edges
+            self._edge_pace = edges.travel_time / np.maximum(edges.length, 1e-6)
+        return self._edge_pace
 
     def camera_times(
         self, sighting: Sighting, camera_ids: NDArray[np.str_], *, forward: bool, limit_s: float
@@ -241,27 +272,18 @@ class DirectedTrips:
         return known
 
     def _round(
-        self,
-        own: int,
-        node: int,
-        forward: bool,
-        gap_s: float,
-        ends: set[str],
-        skip: set[str],
-        share: float,
-        partial_s: float,
-    ) -> float:
-        """Cameras passed on the quickest way round watched edges, if the gap allows it."""
+        self, own: int, node: int, forward: bool, ends: set[str], skip: set[str], partial_s: float
+    ) -> tuple[float, int]:
+        """The quickest way round watched edges to ``node``: its free-flow seconds (with the
+        trip's two partial edges) and the cameras it still passes; inf when there is none."""
         reach, _ = self._search(own, forward, math.inf, avoid=True)
         if not math.isfinite(reach[node]):
-            return math.inf
+            return math.inf, 0
         # the cost is free-flow seconds plus the penalty once a watched edge: no trip
         # comes near the penalty, so what is left of it is the way round's seconds
         driving = float(reach[node]) % AVOID_PENALTY_S
-        if (driving + partial_s) / share > gap_s + ROUND_SLACK_S:
-            return math.inf
         watchers = self._path_watchers((own, forward, True), node)
-        return float(len((watchers | ends) - skip))
+        return driving + partial_s, len((watchers | ends) - skip)
 
     def _search(
         self, own: int, forward: bool, limit_s: float, *, avoid: bool = False

@@ -272,13 +272,12 @@ class PairPaths:
 
 def speed_range(classes: NDArray[np.str_]) -> tuple[FloatArray, FloatArray]:
     """Bottom and top plausible speed per class (unknown names count as ``vehicle``)."""
-    table = {
-        name: SPEED_RANGE_MPS.get(name, SPEED_RANGE_MPS["vehicle"])
-        for name in set(classes.tolist())
-    }
-    low = np.array([table[c][0] for c in classes.tolist()], dtype=np.float64)
-    high = np.array([table[c][1] for c in classes.tolist()], dtype=np.float64)
-    return low, high
+    names, which = np.unique(classes, return_inverse=True)
+    table = np.array(
+        [SPEED_RANGE_MPS.get(str(n), SPEED_RANGE_MPS["vehicle"]) for n in names.tolist()],
+        dtype=np.float64,
+    ).reshape(-1, 2)
+    return table[which.reshape(-1), 0], table[which.reshape(-1), 1]
 
 
 def candidate_window(
