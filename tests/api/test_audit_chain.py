@@ -82,9 +82,9 @@ def test_a_rehashed_edit_is_still_caught_by_its_successor(tmp_path: Path) -> Non
     assert AuditLog(db).verify().bad_id == 3
 
 
-def test_a_version_1_log_is_chained_on_upgrade(tmp_path: Path) -> None:
-    db = str(tmp_path / "old.db")
-    engine = sa.create_engine(f"sqlite:///{db}")
+def test_a_version_1_log_is_chained_on_upgrade(db_url: str) -> None:
+    url = db_url if "://" in db_url else f"sqlite:///{db_url}"
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.begin() as connection:
         connection.execute(sa.text(
             "CREATE TABLE audit_log (id INTEGER PRIMARY KEY, at_s FLOAT NOT NULL, "
@@ -100,12 +100,14 @@ def test_a_version_1_log_is_chained_on_upgrade(tmp_path: Path) -> None:
                 f"INSERT INTO audit_log VALUES ({number}, 1.5, 'old', 'C-1', 'an old reason', "
                 "'track', 's', '{}')"
             ))  # fmt: skip
-    log = AuditLog(db)
+    log = AuditLog(db_url)
     assert [e.outcome for e in log.entries()] == ["allowed", "allowed"]
     log.record(PURPOSE, "route", "after the upgrade")
     assert log.verify().ok and log.verify().rows == 3
-    tamper(db, "UPDATE audit_log SET actor = 'someone' WHERE id = 1")
-    assert AuditLog(db).verify().bad_id == 1
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE audit_log SET actor = 'someone' WHERE id = 1"))
+    engine.dispose()
+    assert AuditLog(db_url).verify().bad_id == 1
 
 
 def test_cli_verify_names_the_row_and_show_lists_a_case(run_cli: CliRunner, tmp_path: Path) -> None:
