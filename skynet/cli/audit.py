@@ -8,7 +8,16 @@ import typer
 from rich.table import Table
 
 from skynet.audit import AuditEntry, AuditLog
-from skynet.cli._common import DbOption, OutputFormat, TableJsonOption, print_json, stderr, stdout
+from skynet.cli._common import (
+    DbOption,
+    OutputFormat,
+    SiteOption,
+    TableJsonOption,
+    print_json,
+    site_database,
+    stderr,
+    stdout,
+)
 from skynet.cli.track import OffsetOption
 from skynet.times import format_time
 
@@ -20,7 +29,7 @@ EXIT_TAMPERED = 3
 
 
 @app.command("verify")
-def verify(db: DbOption = None) -> None:
+def verify(db: DbOption = None, site: SiteOption = None) -> None:
     """Recompute the hash chain; name the first edited or deleted row (exit 3), else print the head.
 
     Keep the printed head somewhere else: a later verify that ends on another
@@ -28,6 +37,7 @@ def verify(db: DbOption = None) -> None:
 
     Example: skynet audit verify --db case.db
     """
+    db = site_database(db, site)
     check = AuditLog(db).verify()
     if check.ok:
         stdout.print(f"audit log intact: {check.rows} rows, head {check.head or '(empty)'}")
@@ -45,11 +55,13 @@ def show(
     output: TableJsonOption = OutputFormat.table,
     utc_offset: OffsetOption = 0.0,
     db: DbOption = None,
+    site: SiteOption = None,
 ) -> None:
     """The audit trail, oldest first: who asked what, when, for which case and why.
 
     Example: skynet audit show --case HR-0314 --utc-offset 8
     """
+    db = site_database(db, site)
     entries = AuditLog(db).entries(case)
     if output is not OutputFormat.table:
         print_json([entry_json(e, utc_offset) for e in entries])

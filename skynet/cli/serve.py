@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from skynet.cli._common import DbOption, stderr
+from skynet.cli._common import DbOption, SiteOption, site_database, stderr
 from skynet.errors import BadInputError
 
 #: Ports below this need root on most systems; refusing them early says so plainly.
@@ -28,6 +28,7 @@ def serve(
         int, typer.Option("--max-body", min=1024, help="Largest request body accepted (bytes).")
     ] = 1_000_000,
     db: DbOption = None,
+    site: SiteOption = None,
 ) -> None:
     """Serve the HTTP/WebSocket API and the wall display page (/wall).
 
@@ -42,6 +43,7 @@ def serve(
 
     from api import Settings, create_app
 
+    db = site_database(db, site)
     _check_free(host, port)
     try:
         app = create_app(Settings(db=db, poll_s=poll, max_body_bytes=max_body))

@@ -183,3 +183,15 @@ def test_on_each_backend_processes_racing_keep_one_chain_and_tampering_shows(db_
         connection.execute(sa.text("UPDATE audit_log SET subject = 'changed' WHERE id = 17"))
     engine.dispose()
     assert AuditLog(db_url).verify().bad_id == 17
+
+
+def test_the_new_commands_take_a_site_like_every_other(run_cli: CliRunner, tmp_path: Path) -> None:
+    made = run_cli("tokens", "create", "--role", "admin", "--name", "ops", "--site", "county")
+    assert made.returncode == 0, made.stderr
+    site_db = tmp_path / "home" / "sites" / "county" / "skynet.db"
+    assert TokenStore(str(site_db)).authenticate(made.stdout.strip()) is not None
+    assert run_cli("audit", "verify", "--site", "county").returncode == 0
+    both = run_cli("tokens", "list", "--site", "county", "--db", str(tmp_path / "x.db"))
+    assert both.returncode == 2 and "--db or --site" in both.stderr
+    for command in (["serve"], ["tokens", "revoke"], ["audit", "show"]):
+        assert "--site" in run_cli(*command, "--help").stdout, command
