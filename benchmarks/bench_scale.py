@@ -14,7 +14,7 @@ With ``--pg URL`` the 2-worker pool also commits into PostgreSQL (a schema
 of its own, dropped after), and a bulk ``add_clip`` of 20,000 sightings is
 timed on both backends.
 
-Example: python benchmarks/bench_scale.py --cameras 3 --repeat 2
+Example: python benchmarks/bench_scale.py --cameras 10 --repeat 2
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def bulk_insert_rate(db: str) -> float:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--cameras", type=int, default=3, help="cameras of footage (default 3)")
+    parser.add_argument("--cameras", type=int, default=10, help="cameras of footage (default 10)")
     parser.add_argument("--repeat", type=int, default=2, help="interleaved rounds; best kept")
     parser.add_argument("--pg", metavar="URL", help="also commit into this PostgreSQL database")
     args = parser.parse_args(argv)
