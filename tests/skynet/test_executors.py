@@ -4,6 +4,7 @@ the ``--ray`` option, its errors, and the pool's own checks."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,9 @@ from _batch import Batch, registry_db, stored
 from camera_registry.database import resolve_url
 from skynet.errors import BadInputError
 from skynet.executors import (
+    POOL_WORKER_DIED,
+    RAY_WORKER_DIED,
+    Executor,
     LocalPool,
     RayCluster,
     executor_for,
@@ -21,6 +25,7 @@ from skynet.executors import (
     parse_ray_address,
 )
 from skynet.ingest import ingest
+from skynet.times import parse_time
 
 
 def skynet_cli(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -108,3 +113,25 @@ def test_the_help_shows_the_option_and_a_worked_example(tmp_path: Path) -> None:
     assert example[0] == "--ray" and example[2] == "--db"
     assert parse_ray_address(example[1]) == "ray://head:10001"
     assert resolve_url(example[3]).drivername == "postgresql+psycopg"  # psycopg 3
+
+
+@pytest.mark.parametrize("kind", ["pool", "ray"])
+def test_each_executor_reports_errors_deaths_and_raises_bugs(
+    kind: str, request: pytest.FixtureRequest
+) -> None:
+    """Bad input comes back as its message, a worker killed (every try, on Ray) as a
+    death notice, and any other exception is raised. Built-ins are the work here, so
+    that every worker can unpickle them."""
+    if kind == "ray":
+        request.getfixturevalue("ray_local")
+    executor: Executor = LocalPool(2) if kind == "pool" else RayCluster()
+    died = POOL_WORKER_DIED if kind == "pool" else RAY_WORKER_DIED
+    good = "2026-03-14T20:41:00+08:00"
+    results = dict(executor.map_unordered(parse_time, [good, "yesterday"]))
+    assert results[good] == parse_time(good)
+    assert results["yesterday"] == "field 'time': 'yesterday' is not an ISO 8601 time"
+    killed = [signal.SIGKILL] * (2 if kind == "pool" else 1)  # the pool runs one item here
+    deaths = list(executor.map_unordered(signal.raise_signal, killed))
+    assert deaths == [(signal.SIGKILL, died)] * len(killed)
+    with pytest.raises(ValueError, match="invalid literal"):
+        list(executor.map_unordered(int, ["12", "twelve"]))
