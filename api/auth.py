@@ -9,13 +9,14 @@ reason, is written to the audit log before it is answered.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import unquote
 
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from api.problems import ProblemError
 from api.world import World
@@ -106,23 +107,32 @@ def authenticate(request: Request, token: str | None) -> Caller:
     """The caller of a presented token; 401 (audited) without a live one."""
     if not token:
         raise refuse(request, 401, "Unauthorized", "a bearer token is required")
-    record = world_of(request).tokens.authenticate(token)
+    record = world_of(request).authenticate(token)
     if record is None:
         raise refuse(request, 401, "Unauthorized", "the token is unknown or revoked")
     return Caller(record)
 
 
-def needs(permission: Permission) -> Callable[..., Caller]:
-    """A dependency: the caller, refused (401/403, audited) unless their role has ``permission``."""
+def needs(permission: Permission) -> Callable[..., Awaitable[Caller]]:
+    """A dependency: the caller, refused (401/403, audited) unless their role has ``permission``.
 
-    def dependency(
+    A token checked a moment ago (:meth:`~api.world.World.known_token`) is
+    let in on the event loop; the store and the audit log are reached from a
+    worker thread.
+    """
+
+    async def dependency(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Caller:
-        caller = authenticate(request, credentials.credentials if credentials else None)
+        token = credentials.credentials if credentials else None
+        record = world_of(request).known_token(token) if token else None
+        caller = Caller(record) if record else await run_in_threadpool(authenticate, request, token)
         if not caller.token.may(permission):
             why = f"role {caller.token.role.value} may not do this (it needs {permission.value})"
-            raise refuse(request, 403, "Forbidden", why, actor=caller.actor)
+            raise await run_in_threadpool(
+                refuse, request, 403, "Forbidden", why, actor=caller.actor
+            )
         return caller
 
     return dependency

@@ -2,22 +2,31 @@
 
 Camera, road and coverage views are cached and rebuilt when a camera is
 edited through the API (or, for cameras, after ``REGISTRY_TTL_S``, so that a
-``skynet cameras import`` in another process shows up). The investigation
-(transition model and all) is loaded on the first target query and kept.
+``skynet cameras import`` in another process shows up); each camera's GeoJSON
+is serialised once per load. A token found live is trusted ``TOKEN_TTL_S``
+before the store is asked again (revoking through the API forgets them all).
+The investigation (transition model and all) is loaded on the first target
+query and kept.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from api.params import Box
 from api.roads_layer import RoadLayer
 from api.settings import Settings
+from camera_registry.camera import Camera
 from camera_registry.database import meta_table, open_engine, read_meta, transaction
+from camera_registry.io import camera_feature
 from camera_registry.registry import CameraRegistry
 from camera_registry.store import RegistryStore
 from skynet.audit import AuditLog
@@ -27,13 +36,50 @@ from skynet.investigate import Investigation
 from skynet.roads import RoadStore
 from skynet.roads.coverage import coverage_report
 from skynet.store import SightingStore
-from skynet.tokens import TokenStore
+from skynet.tokens import TokenRecord, TokenStore
 from skynet.watch import WatchStore
 
 #: Seconds a loaded camera registry is trusted before it is read again.
 REGISTRY_TTL_S: Final = 10.0
+#: Seconds a live token, once checked, is trusted before the store is asked again: a
+#: revocation through the API takes effect at once, one by ``skynet tokens revoke`` in
+#: another process within this.
+TOKEN_TTL_S: Final = 5.0
+#: Checked tokens remembered at most (all are forgotten when more are presented).
+TOKENS_KEPT: Final = 4096
 #: ``skynet_meta`` key of the target on the wall.
 WALL_KEY: Final = "wall_target"
+
+
+@dataclass(frozen=True)
+class CameraLayer:
+    """The cameras with each one's GeoJSON Feature serialised once, for ``GET /cameras``."""
+
+    registry: CameraRegistry
+    features: dict[str, tuple[Camera, bytes]]
+
+    @classmethod
+    def of(cls, registry: CameraRegistry, previous: CameraLayer | None = None) -> CameraLayer:
+        """Serialise each camera (reusing ``previous``'s bytes of an unchanged one)."""
+        known = previous.features if previous is not None else {}
+        features = {}
+        for camera in registry:
+            seen = known.get(camera.id)
+            if seen is None or seen[0] != camera:
+                seen = (camera, _json(camera_feature(camera)))
+            features[camera.id] = seen
+        registry.index  # noqa: B018 - build the spatial index here, not in the first query
+        return cls(registry, features)
+
+    def geojson(self, box: Box | None) -> bytes:
+        """The FeatureCollection of the cameras in ``box`` (all without one), as JSON."""
+        cameras = self.registry.in_bbox(*box) if box else self.registry
+        features = b",".join(self.features[c.id][1] for c in cameras)
+        return b'{"type":"FeatureCollection","features":[' + features + b"]}"
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
 class World:
@@ -53,6 +99,9 @@ class World:
         self._lock = threading.RLock()
         self._investigation_lock = threading.Lock()
         self._registry: tuple[float, CameraRegistry] | None = None
+        self._camera_layer: CameraLayer | None = None
+        self._tokens_seen: dict[str, tuple[float, TokenRecord]] = {}
+        self._tokens_forgotten = 0  # revocations here so far
         self._roads: RoadLayer | None = None
         self._coverage: dict[str, Any] | None = None
         self._investigation: Investigation | None = None
@@ -65,6 +114,47 @@ class World:
                 cached = (time.monotonic(), self.cameras.load())
                 self._registry = cached
             return cached[1]
+
+    def camera_layer(self) -> CameraLayer:
+        """The cameras, serialised (NotFoundError while none is registered)."""
+        registry = self.registry()
+        with self._lock:
+            layer = self._camera_layer
+            if layer is None or layer.registry is not registry:
+                layer = self._camera_layer = CameraLayer.of(registry, layer)
+            return layer
+
+    def fresh_camera_layer(self) -> CameraLayer | None:
+        """The camera layer if it is built and fresh, else None: no lock, no database
+        (for the event loop; :meth:`camera_layer` in a thread otherwise)."""
+        cached, layer = self._registry, self._camera_layer
+        if cached is None or layer is None or layer.registry is not cached[1]:
+            return None
+        return layer if time.monotonic() - cached[0] <= REGISTRY_TTL_S else None
+
+    def authenticate(self, token: str) -> TokenRecord | None:
+        """The live record of a presented token (from the store; remembered a while)."""
+        began, forgotten = time.monotonic(), self._tokens_forgotten
+        record = self.tokens.authenticate(token)
+        # not remembered when a revocation came meanwhile: the store may have answered before it
+        if record is not None and forgotten == self._tokens_forgotten:
+            if len(self._tokens_seen) >= TOKENS_KEPT:
+                self._tokens_seen.clear()
+            self._tokens_seen[_digest(token)] = (began, record)
+        return record
+
+    def known_token(self, token: str) -> TokenRecord | None:
+        """The record of a token found live less than ``TOKEN_TTL_S`` ago, else None (then
+        ask :meth:`authenticate`): no database."""
+        seen = self._tokens_seen.get(_digest(token))
+        if seen is None or time.monotonic() - seen[0] > TOKEN_TTL_S:
+            return None
+        return seen[1]
+
+    def forget_tokens(self) -> None:
+        """A token was revoked here: check every token with the store again."""
+        self._tokens_forgotten += 1
+        self._tokens_seen.clear()
 
     def roads(self) -> RoadLayer:
         """The road network as map lines (NotFoundError without one)."""
@@ -108,6 +198,11 @@ class World:
         """Drop every view built on the cameras (an admin edited one)."""
         with self._lock:
             self._registry = None
+            self._camera_layer = None
             self._coverage = None
         with self._investigation_lock:
             self._investigation = None
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()

@@ -7,18 +7,21 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from api.auth import Caller, needs, world_of
 from api.models import CameraIn, CameraPatch, FeatureCollection, Health
 from api.params import BboxQuery, parse_bbox
+from api.world import CameraLayer, World
 from camera_registry.camera import Camera
-from camera_registry.io import camera_feature, to_geojson
+from camera_registry.io import camera_feature
 from skynet.errors import ConflictError, NotFoundError
 from skynet.tokens import Permission
 
 router = APIRouter()
 MapCaller = Annotated[Caller, Depends(needs(Permission.map))]
 AdminCaller = Annotated[Caller, Depends(needs(Permission.cameras_write))]
+EMPTY = b'{"type":"FeatureCollection","features":[]}'
 
 
 def _version() -> str:
@@ -34,16 +37,27 @@ def health() -> Health:
     return Health(version=_version(), time=datetime.now(UTC))
 
 
-@router.get("/cameras", tags=["cameras"], summary="Cameras as GeoJSON, optionally in a box")
-def list_cameras(request: Request, _: MapCaller, bbox: BboxQuery = None) -> FeatureCollection:
+@router.get(
+    "/cameras",
+    tags=["cameras"],
+    summary="Cameras as GeoJSON, optionally in a box",
+    response_model=FeatureCollection,
+)
+async def list_cameras(request: Request, _: MapCaller, bbox: BboxQuery = None) -> Response:
     """Every registered camera (or those in ``bbox``) as Points; properties hold its fields."""
     box = parse_bbox(bbox)
+    world = world_of(request)
+    # each camera serialised once: a wall's pans cost a spatial query and a join
+    layer = world.fresh_camera_layer() or await run_in_threadpool(_camera_layer, world)
+    body = layer.geojson(box) if layer is not None else EMPTY
+    return Response(body, media_type="application/json")
+
+
+def _camera_layer(world: World) -> CameraLayer | None:
     try:
-        registry = world_of(request).registry()
+        return world.camera_layer()
     except NotFoundError:
-        return FeatureCollection(features=[])
-    cameras = registry.in_bbox(*box) if box else list(registry)
-    return FeatureCollection(**to_geojson(cameras))
+        return None
 
 
 @router.get("/cameras/{camera_id}", tags=["cameras"], summary="One camera as a GeoJSON Feature")

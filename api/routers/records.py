@@ -101,6 +101,7 @@ def create_token(request: Request, body: TokenIn, caller: TokenCaller) -> TokenC
 def revoke_token(request: Request, token_id: str, caller: TokenCaller) -> Response:
     world = world_of(request)
     world.tokens.revoke(token_id)
+    world.forget_tokens()
     world.audit.record_action("token-revoke", token_id, actor=caller.actor)
     return Response(status_code=204)
 

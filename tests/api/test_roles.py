@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+import api.world
 from api.problems import MEDIA_TYPE
 from skynet.audit import AuditLog
-from skynet.tokens import ROLE_PERMISSIONS, Permission, Role
+from skynet.tokens import ROLE_PERMISSIONS, Permission, Role, TokenStore
 from tests.api.conftest import CASE, REASON, Served
 
 NEW_CAMERA = {"id": "MATRIX-1", "name": "matrix", "kind": "road", "lon": 119.0, "lat": 25.4}
@@ -148,6 +149,20 @@ def test_a_revoked_token_stops_working(served: Served) -> None:
     listed = served.client.get("/tokens", headers=served.auth(Role.admin)).json()
     assert [t["revoked"] is not None for t in listed if t["id"] == made.json()["id"]] == [True]
     assert all("token" not in t for t in listed)  # the secret is never listed again
+
+
+def test_a_token_revoked_by_another_process_stops_working_after_the_ttl(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checked token is trusted ``TOKEN_TTL_S`` without the store (``skynet tokens revoke``
+    in another process writes only the database); then the store is asked again."""
+    record, token = TokenStore(served.db).create("temp elsewhere", Role.wall)
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert served.client.get("/cameras", headers=bearer).status_code == 200
+    TokenStore(served.db).revoke(record.id)
+    assert served.client.get("/cameras", headers=bearer).status_code == 200  # within the TTL
+    monkeypatch.setattr(api.world, "TOKEN_TTL_S", 0.0)
+    assert served.client.get("/cameras", headers=bearer).status_code == 401
 
 
 def test_reading_the_audit_trail_is_recorded_too(served: Served) -> None:
