@@ -44,11 +44,9 @@ from skynet.synthetic.footage_truth import vehicles_of
 from skynet.synthetic.scenario import ScenarioSpec, build_scenario
 from skynet.watch import (
     Alert,
-    Watch,
     WatchStore,
     alert_on_new_sightings,
-    target_appearance,
-    watch_id,
+    watch_for_target,
 )
 from trackers.mot import read_mot
 
@@ -84,19 +82,8 @@ def main() -> None:
         mine = sorted((s for s in stored if truth[s.id] == target), key=lambda s: s.t_in)
         if not mine:
             raise SystemExit("the target was not found in the known clips")
-        classes = [s.vehicle_class for s in mine if s.vehicle_class != "vehicle"]
-        look = target_appearance(mine)
-        last = mine[-1]
-        watch = Watch(
-            id=watch_id("BENCH", look, last.t_out),
-            case_id="BENCH",
-            reason="alert delay benchmark",
-            appearance=look,
-            vehicle_class=classes[0] if classes else "vehicle",
-            start_s=last.t_out,
-            end_s=last.t_out + 3600.0,
-            origin_camera=last.camera_id,
-            origin_s=last.t_out,
+        watch = watch_for_target(
+            "BENCH", "alert delay benchmark", mine, end_s=mine[-1].t_out + 3600.0
         )
         watches = WatchStore(db)
         watches.add(watch)

@@ -26,7 +26,7 @@ from skynet.frontier import FrontierModel
 from skynet.roads.cameras import attach_cameras
 from skynet.synthetic.scenario import ScenarioSpec, build_scenario
 from skynet.synthetic.sightings import simulate_sightings
-from skynet.watch import Watch, match_watches, target_appearance, watch_id
+from skynet.watch import Watch, match_watches, watch_for_target
 from trackers.sighting import Sighting
 
 
@@ -40,19 +40,7 @@ def one_escape(seed: int) -> dict[str, float] | None:
     simulated = simulate_sightings(scenario)
     mine = sorted(simulated.of_vehicle(scenario.target_id), key=lambda s: s.t_in)
     known, last = mine[:3], mine[2]
-    classes = [s.vehicle_class for s in known if s.vehicle_class != "vehicle"]
-    look = target_appearance(known)
-    watch = Watch(
-        id=watch_id("bench", look, last.t_out),
-        case_id="bench",
-        reason="benchmark",
-        appearance=look,
-        vehicle_class=classes[0] if classes else "vehicle",
-        start_s=last.t_out,
-        end_s=mine[-1].t_out + 600.0,
-        origin_camera=last.camera_id,
-        origin_s=last.t_out,
-    )
+    watch = watch_for_target("bench", "benchmark", known, end_s=mine[-1].t_out + 600.0)
     later = [s for s in simulated.sightings if s.t_in > last.t_out]
     truth = simulated.truth
     wanted = {s.id for s in later if truth[s.id] == scenario.target_id}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -101,6 +102,43 @@ class Alert:
     t_in: float
     similarity: float
     reason: str
+
+
+#: How long a watch made from a target stays active unless told (s).
+DEFAULT_SPAN_S: Final = 24 * 3600.0
+
+
+def watch_for_target(
+    case_id: str,
+    reason: str,
+    sightings: Sequence[Sighting],
+    *,
+    end_s: float | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    area: Area | None = None,
+) -> Watch:
+    """The watch for a target known from these sightings: their mean look and most
+    common class, active from the last one (its camera the place the target left
+    from) to ``end_s`` (default :data:`DEFAULT_SPAN_S` later)."""
+    if not sightings:
+        raise BadInputError("the target has no sightings to take its appearance from")
+    last = max(sightings, key=lambda s: s.t_out)
+    classes = Counter(s.vehicle_class for s in sightings if s.vehicle_class != "vehicle")
+    look = target_appearance(sightings)
+    case = case_id.strip()
+    return Watch(
+        id=watch_id(case, look, last.t_out),
+        case_id=case,
+        reason=reason.strip(),
+        appearance=look,
+        vehicle_class=classes.most_common(1)[0][0] if classes else "vehicle",
+        start_s=last.t_out,
+        end_s=end_s if end_s is not None else last.t_out + DEFAULT_SPAN_S,
+        threshold=threshold,
+        area=area,
+        origin_camera=last.camera_id,
+        origin_s=last.t_out,
+    )
 
 
 def watch_id(case_id: str, appearance: NDArray[np.float32], start_s: float) -> str:

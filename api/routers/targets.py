@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections import Counter
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -42,13 +41,11 @@ from skynet.investigate import follow_target
 from skynet.review import case_target, extend_target, next_cameras, record_reviews
 from skynet.timeline import ChainEnd, Timeline, TimelineEntry
 from skynet.times import parse_time
-from skynet.watch import Watch, check_area, target_appearance, watch_id
+from skynet.watch import Watch, check_area, watch_for_target
 
 router = APIRouter(tags=["targets"])
 Query_ = Annotated[Asked, Depends(purpose)]
 Casework = Annotated[Asked, Depends(casework)]
-#: How long a watch lasts unless ``until`` says (s).
-WATCH_SPAN_S = 24 * 3600.0
 
 
 @router.post("/targets", status_code=201, summary="Follow a vehicle from a seed sighting")
@@ -176,22 +173,13 @@ def create_watch(request: Request, body: WatchIn, asked: Casework) -> WatchDoc:
     sightings = world.sightings.find(ids=[i for i, _ in stored.sightings])
     if not sightings:
         raise NotFoundError(f"target {body.target_id} has no stored sightings left")
-    last = max(sightings, key=lambda s: s.t_out)
-    classes = Counter(s.vehicle_class for s in sightings if s.vehicle_class != "vehicle")
-    look = target_appearance(sightings)
-    case_id = asked.purpose.case_id.strip()
-    watch = Watch(
-        id=watch_id(case_id, look, last.t_out),
-        case_id=case_id,
-        reason=asked.purpose.reason.strip(),
-        appearance=look,
-        vehicle_class=classes.most_common(1)[0][0] if classes else "vehicle",
-        start_s=last.t_out,
-        end_s=body.until.timestamp() if body.until else last.t_out + WATCH_SPAN_S,
+    watch = watch_for_target(
+        asked.purpose.case_id,
+        asked.purpose.reason,
+        sightings,
+        end_s=body.until.timestamp() if body.until else None,
         threshold=body.threshold,
         area=body.area,
-        origin_camera=last.camera_id,
-        origin_s=last.t_out,
     )
     world.audit.record(
         asked.purpose, "watch", body.target_id, actor=asked.caller.actor,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections import Counter
 from typing import Annotated, Any
 
 import typer
@@ -39,13 +38,10 @@ from skynet.watch import (
     WatchStore,
     alert_on_new_sightings,
     check_area,
-    target_appearance,
-    watch_id,
+    watch_for_target,
 )
 
 app = typer.Typer(help="Watches: alert when a target reappears.", no_args_is_help=True)
-#: How long a watch lasts unless --until says (s).
-DEFAULT_SPAN_S = 24 * 3600.0
 
 
 @app.command("add")
@@ -79,30 +75,20 @@ def add(
     cases = CaseStore(store.engine)
     stored = case_target(cases, purpose, target)
     sightings = store.find(ids=[i for i, _ in stored.sightings])
-    last = max(sightings, key=lambda s: s.t_out)
-    classes = Counter(s.vehicle_class for s in sightings if s.vehicle_class != "vehicle")
-    look = target_appearance(sightings)
-    start = last.t_out
-    end = parse_time(until, "--until") if until else start + DEFAULT_SPAN_S
-    watch = Watch(
-        id=watch_id(purpose.case_id.strip(), look, start),
-        case_id=purpose.case_id.strip(),
-        reason=purpose.reason,
-        appearance=look,
-        vehicle_class=classes.most_common(1)[0][0] if classes else "vehicle",
-        start_s=start,
-        end_s=end,
+    watch = watch_for_target(
+        purpose.case_id,
+        purpose.reason,
+        sightings,
+        end_s=parse_time(until, "--until") if until else None,
         threshold=threshold,
         area=box,
-        origin_camera=last.camera_id,
-        origin_s=last.t_out,
     )
     AuditLog(store.engine).record(purpose, "watch", target, detail={"watch_id": watch.id})
     WatchStore(store.engine).add(watch)
     stdout.print(
         f"watch {watch.id}: {watch.vehicle_class} like target {target}, from "
-        f"{last.camera_id} {format_time(start, timespec='seconds')} to "
-        f"{format_time(end, timespec='seconds')}, fires at {threshold:.2f}"
+        f"{watch.origin_camera} {format_time(watch.start_s, timespec='seconds')} to "
+        f"{format_time(watch.end_s, timespec='seconds')}, fires at {threshold:.2f}"
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,16 @@ from camera_registry.registry import CameraRegistry
 from skynet.errors import BadInputError, NotFoundError
 from skynet.synthetic.scenario import Scenario, ScenarioSpec, build_scenario
 from skynet.synthetic.sightings import SimulatedSightings, simulate_sightings
-from skynet.watch import Watch, WatchStore, check_area, match_watches, target_appearance, watch_id
+from skynet.watch import (
+    DEFAULT_SPAN_S,
+    Watch,
+    WatchStore,
+    check_area,
+    match_watches,
+    target_appearance,
+    watch_for_target,
+    watch_id,
+)
 
 SPEC = "sample_data/hit_and_run/spec.json"
 
@@ -130,3 +140,21 @@ def test_bad_watches_are_refused(
     store.remove(watch.id)
     with pytest.raises(NotFoundError):
         store.remove(watch.id)
+
+
+def test_a_watch_for_a_target_starts_where_it_was_last_seen(
+    world: tuple[Scenario, SimulatedSightings, CameraRegistry],
+) -> None:
+    scenario, simulated, _ = world
+    mine = sorted(simulated.of_vehicle(scenario.target_id), key=lambda s: s.t_in)[:4]
+    unknown = dataclasses.replace(mine[0], vehicle_class="vehicle")  # the detector could not tell
+    watch = watch_for_target(" HR-0314 ", "hit-and-run, two injured", [unknown, *mine[1:]])
+    assert watch.case_id == "HR-0314" and watch.vehicle_class == "three_wheeler"
+    assert (watch.origin_camera, watch.start_s) == (mine[-1].camera_id, mine[-1].t_out)
+    assert watch.end_s == pytest.approx(mine[-1].t_out + DEFAULT_SPAN_S)
+    np.testing.assert_allclose(watch.appearance, target_appearance([unknown, *mine[1:]]))
+    assert watch.id == watch_for_target("HR-0314", "again", mine).id  # same look, same start
+    until = watch_for_target("HR-0314", "r" * 8, mine, end_s=mine[-1].t_out + 60.0, area=None)
+    assert until.end_s == mine[-1].t_out + 60.0
+    with pytest.raises(BadInputError, match="no sightings"):
+        watch_for_target("HR-0314", "r" * 8, [])
