@@ -10,7 +10,7 @@ under ``--out`` by its parameters.
 
 Measured: the association's wall time (scoring in ``--workers`` processes,
 then the assignment), the identity scores of its tracks against the true
-vehicles (IDF1 by :func:`skynet.associate.id_scores`, which the test suite
+vehicles (IDF1 by :func:`skynet.identity.id_scores`, which the test suite
 checks against motmetrics), links right and wrong, and the growth of the
 run time with the number of sightings: the same hour cut to its first
 quarter, half and whole (``--growth``), and the hour repeated ``--tile N``
@@ -33,7 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from camera_registry import CameraRegistry
-from skynet.associate import Association, associate, id_scores
+from skynet.associate import Association, associate
+from skynet.identity import id_scores
 from skynet.linking import LINK_MODELS
 from skynet.roads.network import RoadNetwork
 from skynet.synthetic.scenario import Scenario, ScenarioSpec, build_scenario

@@ -12,17 +12,12 @@ import pytest
 
 from camera_registry import CameraRegistry
 from skynet import associate as association
-from skynet.associate import (
-    CandidateLinks,
-    assign,
-    associate,
-    id_scores,
-    overlap_links,
-    track_labels,
-)
+from skynet import identity
+from skynet.associate import CandidateLinks, assign, associate, overlap_links, track_labels
 from skynet.audit import AuditLog
 from skynet.cases import CaseStore
 from skynet.errors import BadInputError
+from skynet.identity import id_scores
 from skynet.linking import LINK_MODELS
 from skynet.roads.network import RoadNetwork
 from skynet.sample_data import sample_scenario_spec
@@ -118,7 +113,7 @@ def test_id_scores_sparse_matching_equals_dense(monkeypatch: pytest.MonkeyPatch)
     truth = rng.integers(0, 300, 5000)
     predicted = np.where(rng.random(5000) < 0.8, truth, rng.integers(0, 400, 5000))
     dense = id_scores(truth, predicted)
-    monkeypatch.setattr(association, "DENSE_CELLS", 0)
+    monkeypatch.setattr(identity, "DENSE_CELLS", 0)
     assert id_scores(truth, predicted) == dense
     assert id_scores(truth, truth).idf1 == 1.0
     with pytest.raises(BadInputError, match="labels"):
