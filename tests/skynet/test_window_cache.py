@@ -65,3 +65,20 @@ def test_overlapping_windows_match_the_source(tmp_path: Path, by: TimeSide) -> N
         ids = [s.id for s in everything[::7]]
         assert [s.id for s in cache.sightings(ids)] == ids
         assert cache.sightings(ids[:3]) == everything[::7][:3]
+
+
+@pytest.mark.parametrize("by", ["t_in", "t_out"])
+def test_the_memory_pool_answers_windows_as_the_store_does(tmp_path: Path, by: TimeSide) -> None:
+    """The pool reads each camera's rows by time (sorted search); the store runs SQL."""
+    everything = sightings(800, cameras=9, seed=4)
+    store = SightingStore(str(tmp_path / "s.db"))
+    store.add_clip(ClipRecord("c", "C0", "clip", "test", T0, 1, 10.0), everything)
+    pool = SightingPool(everything)
+    rng = np.random.default_rng(2)
+    for _ in range(60):
+        cameras = [f"C{i}" for i in rng.choice(10, size=int(rng.integers(1, 6)), replace=False)]
+        start = T0 + float(rng.uniform(-BLOCK_S, 4 * BLOCK_S))
+        end = start + float(rng.uniform(0, BLOCK_S))
+        expected = store.window(cameras, start, end, by=by)
+        assert same(pool.window(cameras, start, end, by=by), expected)
+    assert len(SightingPool([]).window(["C0"], T0, T0 + 60.0, by=by)) == 0
