@@ -417,14 +417,8 @@ def associate_window(
     if not sightings:
         msg = f"no sightings between {format_time(since_s)} and {format_time(until_s)}"
         raise BadInputError(msg, field="from")
-    linker = Linker(
-        investigation.transitions,
-        investigation.network,
-        investigation.registry,
-        SightingPool(sightings),
-        attachment=investigation.attachment,
-        since_s=since_s,
-        until_s=until_s,
+    linker = investigation.linker(
+        since_s=since_s, until_s=until_s, source=SightingPool(sightings)
     )
     result = associate(
         linker, sightings, threshold=threshold, workers=workers, on_progress=on_progress

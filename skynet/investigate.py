@@ -32,7 +32,7 @@ from skynet.roads.cameras import CameraAttachment
 from skynet.roads.network import RoadNetwork
 from skynet.routes import RouteParams, route_timeline
 from skynet.store import SightingStore
-from skynet.timeline import Linker, Timeline, build_timeline
+from skynet.timeline import Linker, SightingSource, Timeline, build_timeline
 from skynet.transitions import TransitionModel
 
 #: Longest camera-to-camera trip the transition model considers (s).
@@ -105,14 +105,21 @@ class Investigation:
             self.network, self.registry, self.attachment, self.transitions.horizon_s
         )
 
-    def linker(self, *, since_s: float = -math.inf, until_s: float = math.inf) -> Linker:
-        """A linker over this world, limited to the investigation's time window."""
+    def linker(
+        self,
+        *,
+        since_s: float = -math.inf,
+        until_s: float = math.inf,
+        source: SightingSource | None = None,
+    ) -> Linker:
+        """A linker over this world, limited to the investigation's time window; its
+        sightings come from the store unless ``source`` holds them (e.g. in memory)."""
         check_window(since_s, until_s)
         return Linker(
             self.transitions,
             self.network,
             self.registry,
-            self.store,
+            source if source is not None else self.store,
             attachment=self.attachment,
             since_s=since_s,
             until_s=until_s,
