@@ -39,6 +39,9 @@ _LINE_HALF_WIDTH_M: Final = 0.08
 _LAMP_SPACING_M: Final = 35.0
 _LAMP_SIGMA_M: Final = 7.0
 _LAMP_CHUNK: Final = 8
+#: Beyond this distance (m) a lamp's pool, exp(-d²/2σ²) with σ = 7 m, is below
+#: float32's smallest subnormal (exp(-104)): it adds exactly nothing.
+_LAMP_REACH_M: Final = 110.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -259,12 +262,7 @@ def _night(
     lamps = (_lamp_positions(streets, edges, rng) - np.asarray(view.origin)).astype(np.float32)
     ground = view.ground  # the sky is painted over below: its light is never read
     local_x, local_y = view.local_x[ground], view.local_y[ground]
-    lit_pools = np.zeros(local_x.shape, dtype=np.float32)
-    for start in range(0, lamps.shape[0], _LAMP_CHUNK):  # bounded memory on large frames
-        chunk = lamps[start : start + _LAMP_CHUNK]
-        dx = local_x[..., None] - chunk[:, 0]
-        dy = local_y[..., None] - chunk[:, 1]
-        lit_pools += np.exp(-(dx * dx + dy * dy) / np.float32(2.0 * _LAMP_SIGMA_M**2)).sum(axis=-1)
+    lit_pools = _lamp_pools(local_x, local_y, lamps)
     pools = np.zeros(image.shape[:2], dtype=np.float32)
     pools[ground] = lit_pools
     light = light + 0.5 * np.minimum(pools, 1.3)
@@ -272,6 +270,32 @@ def _night(
     lit = image * light[..., None] * sodium
     out = np.where(view.ground[..., None], lit, np.array([18.0, 12.0, 10.0]))
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def _lamp_pools(
+    x: NDArray[np.float32], y: NDArray[np.float32], lamps: NDArray[np.float32]
+) -> NDArray[np.float32]:
+    """Summed lamp light (Gaussian pools) at ground points ``x``, ``y``.
+
+    Lamps are summed in fixed chunks (bounded memory on large frames). Each
+    chunk is evaluated only at the points within :data:`_LAMP_REACH_M` of its
+    lamps' bounding box: farther, every term underflows to exactly 0 in
+    float32, so the sums are bit for bit those over every point, for a
+    fraction of the work (most lamps near a camera light ground it cannot see).
+    """
+    pools = np.zeros(x.shape, dtype=np.float32)
+    spread = np.float32(2.0 * _LAMP_SIGMA_M**2)
+    for start in range(0, lamps.shape[0], _LAMP_CHUNK):
+        chunk = lamps[start : start + _LAMP_CHUNK]
+        low = chunk.min(axis=0) - _LAMP_REACH_M
+        high = chunk.max(axis=0) + _LAMP_REACH_M
+        near = np.flatnonzero((x >= low[0]) & (x <= high[0]) & (y >= low[1]) & (y <= high[1]))
+        if near.size == 0:
+            continue
+        dx = x[near, None] - chunk[:, 0]
+        dy = y[near, None] - chunk[:, 1]
+        pools[near] += np.exp(-(dx * dx + dy * dy) / spread).sum(axis=-1)
+    return pools
 
 
 def _lamp_positions(

@@ -12,12 +12,14 @@ import pytest
 from camera_registry import Camera
 from camera_registry.geometry import homography_from_pose
 from skynet.errors import BadInputError
+from skynet.synthetic import _scene
 from skynet.synthetic._fleet import CLASS_CODE, CLASS_SIZE_M
 from skynet.synthetic._projection import Projector, projection_from_homography, projection_from_pose
 from skynet.synthetic.groundtruth import mot_rows, record_clip, rows_from_records
 from skynet.synthetic.render import (
     CameraRenderer,
     RenderedFrame,
+    _noise_bank,
     in_view,
     read_video_frame_count,
     write_video,
@@ -321,3 +323,33 @@ def test_box_cut_by_the_border_is_bounded_by_its_visible_silhouette() -> None:
     # the roof's right edge crosses the bottom row at x = 330 + 104 * 303 / 1014
     assert got[0] == pytest.approx([0.0, 57.0, 330.0 + 104.0 * 303.0 / 1014.0, 360.0])
     assert got[1] == pytest.approx([10.0, 10.0, 50.0, 40.0])
+
+
+def test_lamp_pools_skip_only_terms_that_are_exactly_zero() -> None:
+    """The culled sum is bit for bit the sum of every lamp over every point."""
+    rng = np.random.default_rng(7)
+    x = rng.uniform(-300.0, 300.0, 20_000).astype(np.float32)
+    y = rng.uniform(-50.0, 400.0, 20_000).astype(np.float32)
+    lamps = rng.uniform(-600.0, 600.0, (37, 2)).astype(np.float32)
+    spread = np.float32(2.0 * _scene._LAMP_SIGMA_M**2)
+    full = np.zeros(x.shape, dtype=np.float32)
+    for start in range(0, lamps.shape[0], _scene._LAMP_CHUNK):
+        chunk = lamps[start : start + _scene._LAMP_CHUNK]
+        dx, dy = x[:, None] - chunk[:, 0], y[:, None] - chunk[:, 1]
+        full += np.exp(-(dx * dx + dy * dy) / spread).sum(axis=-1)
+    culled = _scene._lamp_pools(x, y, lamps)
+    assert np.count_nonzero(full) > 100  # some points are lit, many are not
+    assert np.array_equal(culled.view(np.uint32), full.view(np.uint32))
+
+
+def test_noise_bank_draws_normal_noise_of_the_given_sigma() -> None:
+    """Each bank frame is round(normal(0, σ) luma + normal(0, 0.35σ) chroma), split by sign."""
+    sigma, size = 7.0, (64, 36)
+    bank = _noise_bank(np.random.default_rng(3), size, sigma, 2)
+    rng = np.random.default_rng(3)
+    for positive, negative in bank:
+        luma = rng.normal(0.0, sigma, size=(36, 64, 1))
+        chroma = rng.normal(0.0, sigma * 0.35, size=(36, 64, 3))
+        noise = np.clip(np.rint(luma + chroma), -255, 255).astype(np.int16)
+        assert np.array_equal(positive.astype(np.int16) - negative, noise)
+        assert not np.any((positive > 0) & (negative > 0))
