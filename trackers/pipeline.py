@@ -21,7 +21,7 @@ from trackers.detect import Detector, MotionDetector
 from trackers.mot import MotRecords, records_from_tracks
 from trackers.sighting import Sighting
 from trackers.sources import open_source
-from trackers.track import MultiObjectTracker, TrackerConfig, TrackFrame
+from trackers.track import MOTION_TRACKER, MultiObjectTracker, TrackerConfig, TrackFrame
 
 #: Frames between sweeps that describe tracks which have ended.
 _SWEEP_EVERY = 50
@@ -60,6 +60,9 @@ def process_clip(
     absolute time; the camera's clock offset is applied by the source.
     """
     detector = detector or MotionDetector()
+    if tracker_config is None:  # motion blobs merge when vehicles close up
+        motion = isinstance(detector, MotionDetector)
+        tracker_config = MOTION_TRACKER if motion else TrackerConfig()
     tracker = MultiObjectTracker(tracker_config)
     max_age = tracker.config.max_age
     describer = TrackDescriber(camera, clip, watched_edges=watched_edges)

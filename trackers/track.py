@@ -76,6 +76,13 @@ class TrackerConfig:
       reported, at its prediction; it bridges single-frame detector drop-outs
       (synthetic MOTA 0.93 → 0.97) at the cost of a few false positives where
       the object really left (TUD-Campus −0.006). 0 reports matched tracks only.
+    * ``split_merged`` (off; on in :data:`MOTION_TRACKER`): share a detection
+      holding two or more tracks (``merge_cover`` of each predicted box) among
+      them (see :meth:`MultiObjectTracker._merged`). For motion blobs, which
+      run together when vehicles close up: on the synthetic footage of
+      ``benchmarks/eval_tracking.py`` (3 seeds × 4 cameras) day MOTA 0.805 →
+      0.808, IDF1 0.881 → 0.883, night MOTA 0.556 → 0.566. A detector that
+      boxes each object does not merge them: TUD-Campus MOTA 0.649 → 0.635.
     * ``noise``: Kalman noise as fractions of the box size (DeepSORT's
       weights); doubling the velocity or position noise costs TUD 0.02–0.03.
     """
@@ -88,10 +95,13 @@ class TrackerConfig:
     max_age: int = 30
     min_hits: int = 3
     report_coasting: int = 1
+    split_merged: bool = False
+    merge_cover: float = 0.7
     noise: KalmanNoise = field(default_factory=KalmanNoise)
 
     def __post_init__(self) -> None:
-        for name in ("high_score", "low_score", "birth_score", "match_iou", "low_match_iou"):
+        names = ("high_score", "low_score", "birth_score", "match_iou", "low_match_iou")
+        for name in (*names, "merge_cover"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 msg = f"must lie in [0, 1], got {value}"
@@ -108,6 +118,10 @@ class TrackerConfig:
         if self.report_coasting < 0:
             msg = f"must be >= 0, got {self.report_coasting}"
             raise BadInputError(msg, source="TrackerConfig", field="report_coasting")
+
+
+#: The tracker for a motion detector's blobs (which merge when objects close up).
+MOTION_TRACKER = TrackerConfig(split_merged=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +151,7 @@ class TrackFrame:
 _ID, _HITS, _MISSES, _CLASS = 0, 1, 2, 3
 _INT_WIDTH = 4
 _SCORE = kalman.STATE_WIDTH
+_SIZE_VELOCITY = slice(6, 8)
 _FLOAT_WIDTH = kalman.STATE_WIDTH + 1
 
 
@@ -187,12 +202,20 @@ class MultiObjectTracker:
         config = self.config
         floats, ints = self._floats, self._ints
         kalman.predict(floats, config.noise)
-        detection_of_track = self._associate(floats, ints, detections)
+        predicted = cxcywh_to_xyxy(floats[:, kalman.POSITION])
+        members, shared, measured = self._merged(predicted, ints, detections)
+        detection_of_track = self._associate(predicted, ints, detections, members, shared)
 
         matched = detection_of_track >= 0
         matched_rows = np.nonzero(matched)[0]
         used = detection_of_track[matched_rows]
-        kalman.update(floats, matched_rows, xyxy_to_cxcywh(detections.boxes[used]), config.noise)
+        boxes = detections.boxes[used]
+        if measured.shape[0]:  # tracks inside a merged blob: their share of it
+            boxes = boxes.copy()
+            boxes[np.searchsorted(matched_rows, members)] = measured
+        kalman.update(floats, matched_rows, xyxy_to_cxcywh(boxes), config.noise)
+        # a member's size is not seen: held, not extrapolated, while merged
+        floats[members, _SIZE_VELOCITY] = 0.0
         floats[matched_rows, _SCORE] = detections.scores[used]
         ints[:, _HITS] += 1
         ints[:, _HITS] *= matched
@@ -217,28 +240,102 @@ class MultiObjectTracker:
         self._frame += 1
         return result
 
-    def _associate(self, floats: FloatArray, ints: IntArray, detections: Detections) -> IntArray:
-        """For each track, the index of the detection it matched, or -1."""
+    def _associate(
+        self,
+        predicted: FloatArray,
+        ints: IntArray,
+        detections: Detections,
+        members: IntArray,
+        shared: IntArray,
+    ) -> IntArray:
+        """For each track, the index of the detection it matched, or -1.
+
+        ``members`` (tracks inside a merged blob, see :meth:`_merged`) are
+        given their blob ``shared`` and take no part in the matching, nor
+        does the blob.
+        """
         config = self.config
         track_count = ints.shape[0]
         detection_of_track = np.full(track_count, -1, dtype=np.int64)
         if track_count == 0 or len(detections) == 0:
             return detection_of_track
-        predicted = cxcywh_to_xyxy(floats[:, kalman.POSITION])
+        detection_of_track[members] = shared
         scores = detections.scores
         strong = scores >= config.high_score
+        strong[shared] = False
         high = np.nonzero(strong)[0]
-        similarity = self._similarity(predicted, ints[:, _CLASS], detections, high)
+        open_rows = np.nonzero(detection_of_track < 0)[0]
+        similarity = self._similarity(
+            predicted[open_rows], ints[open_rows, _CLASS], detections, high
+        )
         rows, cols = match(similarity, config.match_iou)
-        detection_of_track[rows] = high[cols]
+        detection_of_track[open_rows[rows]] = high[cols]
 
-        low = np.nonzero(~strong & (scores >= config.low_score))[0]
+        low = np.nonzero((scores < config.high_score) & (scores >= config.low_score))[0]
         if low.size:
             free = np.nonzero((detection_of_track < 0) & (ints[:, _ID] > 0))[0]
             similarity = self._similarity(predicted[free], ints[free, _CLASS], detections, low)
             rows, cols = match(similarity, config.low_match_iou)
             detection_of_track[free[rows]] = low[cols]
         return detection_of_track
+
+    def _merged(
+        self, predicted: FloatArray, ints: IntArray, detections: Detections
+    ) -> tuple[IntArray, IntArray, FloatArray]:
+        """Tracks whose objects have run together into one detection, and their boxes in it.
+
+        Two vehicles that close up (one overtaking, or both receding into
+        the distance) become one blob to a motion detector: matched by IoU,
+        it would go to one track, stretched over both, and the other would
+        coast and die. A confident detection holding most
+        (``merge_cover``) of the predicted boxes of two or more confirmed
+        tracks matched in the previous frame, none of them inside
+        another and no two of them spanning nearly the same extent across
+        or down (pieces of one object, such as a dark body's lit parts at
+        night: two objects at different depths differ in size), is shared
+        by them instead: each is measured at its
+        predicted box, moved onto the ends of the blob it holds
+        (:func:`_share_of_blob`), and its size is held (not extrapolated)
+        while it is merged. Returns the member rows (sorted), their blob
+        and their measured boxes.
+        """
+        config = self.config
+        none = np.zeros(0, dtype=np.int64)
+        if not config.split_merged or ints.shape[0] < 2 or len(detections) == 0:
+            return none, none.copy(), np.zeros((0, 4))
+        fresh = (ints[:, _ID] > 0) & (ints[:, _MISSES] == 0)
+        strong = detections.scores >= config.high_score
+        if fresh.sum() < 2 or not strong.any():
+            return none, none.copy(), np.zeros((0, 4))
+        inside = _inside_share(predicted, detections.boxes)
+        inside *= fresh[:, None] & strong[None, :]
+        if detections.classes is not None:
+            inside *= ints[:, _CLASS, None] == detections.classes[None, :]
+        blob = np.argmax(inside, axis=1)
+        held = inside[np.arange(blob.size), blob] >= config.merge_cover
+        rows = np.nonzero(held)[0]
+        if rows.size < 2:
+            return none, none.copy(), np.zeros((0, 4))
+        blob = blob[rows]
+        # a box inside another member's (a fragment of the same object) is no member
+        own = predicted[rows]
+        nested = _inside_share(own, own) >= 0.5
+        np.fill_diagonal(nested, False)
+        nested &= blob[:, None] == blob[None, :]
+        keep = ~nested.any(axis=1)
+        rows, blob, own = rows[keep], blob[keep], own[keep]
+        count = np.bincount(blob, minlength=len(detections))
+        # pieces of one object side by side or stacked share its extent across;
+        # two objects at different depths differ in size
+        same = blob[:, None] == blob[None, :]
+        np.fill_diagonal(same, False)
+        aligned = same & (_axis_overlap(own, 0) | _axis_overlap(own, 1))
+        count[blob[aligned.any(axis=1)]] = 0
+        group = count[blob] >= 2
+        rows, blob, own = rows[group], blob[group], own[group]
+        if rows.size == 0:
+            return none, none.copy(), np.zeros((0, 4))
+        return rows, blob, _share_of_blob(own, detections.boxes, blob)
 
     @staticmethod
     def _similarity(
@@ -290,3 +387,48 @@ class MultiObjectTracker:
             classes=ints[rows, _CLASS],
             detections=detection_of_track[rows],
         )
+
+
+def _inside_share(boxes: FloatArray, containers: FloatArray) -> FloatArray:
+    """``(A, B)``: the share of each box of ``boxes`` that lies inside each of ``containers``."""
+    a_x1, a_y1, a_x2, a_y2 = (boxes[:, i, None] for i in range(4))
+    b_x1, b_y1, b_x2, b_y2 = containers.T
+    width = np.minimum(a_x2, b_x2) - np.maximum(a_x1, b_x1)
+    height = np.minimum(a_y2, b_y2) - np.maximum(a_y1, b_y1)
+    intersection = np.maximum(width, 0.0) * np.maximum(height, 0.0)
+    area = np.maximum((a_x2 - a_x1) * (a_y2 - a_y1), 1e-9)
+    share: FloatArray = intersection / area
+    return share
+
+
+def _axis_overlap(boxes: FloatArray, axis: int, share: float = 0.8) -> BoolArray:
+    """``(A, A)``: pairs of boxes whose extents along ``axis`` (0: x, 1: y) nearly coincide."""
+    low, high = boxes[:, axis], boxes[:, axis + 2]
+    inner = np.minimum(high[:, None], high[None, :]) - np.maximum(low[:, None], low[None, :])
+    outer = np.maximum(high[:, None], high[None, :]) - np.minimum(low[:, None], low[None, :])
+    aligned: BoolArray = inner >= share * np.maximum(outer, 1e-9)
+    return aligned
+
+
+def _share_of_blob(own: FloatArray, blobs: FloatArray, blob: IntArray) -> FloatArray:
+    """Each member's box in its blob (see :meth:`MultiObjectTracker._merged`), vectorised.
+
+    Per group and axis: a member whose predicted box holds both ends of the
+    group's outline takes the blob's extent; one holding one end is moved
+    (not resized) onto the blob's end; the others keep their prediction.
+    """
+    count = blobs.shape[0]
+    low = np.full((count, 2), np.inf)
+    high = np.full((count, 2), -np.inf)
+    np.minimum.at(low, blob, own[:, :2])
+    np.maximum.at(high, blob, own[:, 2:])
+    outer = blobs[blob]
+    holds_low = own[:, :2] <= low[blob]
+    holds_high = own[:, 2:] >= high[blob]
+    shift = np.where(
+        holds_low, outer[:, :2] - own[:, :2], np.where(holds_high, outer[:, 2:] - own[:, 2:], 0.0)
+    )
+    both = holds_low & holds_high
+    start = np.where(both, outer[:, :2], own[:, :2] + shift)
+    end = np.where(both, outer[:, 2:], own[:, 2:] + shift)
+    return np.concatenate((start, np.maximum(end, start + 1.0)), axis=1)
