@@ -72,10 +72,14 @@ class DirectedTrips:
         default_factory=dict
     )
     _overlaps: dict[tuple[str, int], frozenset[str]] = field(default_factory=dict)
+    _views: dict[tuple[str, int], tuple[float, float]] | None = None
     _facts: dict[tuple[int, int, bool, str, str], _TripFact] = field(default_factory=dict)
     _edge_pace: FloatArray | None = None
     _roads: RoadMatrix | None = None
     _reverse_length: csr_matrix | None = None
+    #: The last sighting's trips found (its rings measure the inner rings' candidates again).
+    _recent_of: tuple[str, bool] | None = None
+    _recent: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def trips(
         self, sighting: Sighting, others: list[Sighting], *, forward: bool, limit_s: float
@@ -94,7 +98,14 @@ class DirectedTrips:
             return times, passed
         reach, _ = self._search(own, forward, limit_s)
         shares = _class_share(sighting, others)
+        if self._recent_of != (sighting.id, forward):  # a sighting's rings ask again
+            self._recent_of, self._recent = (sighting.id, forward), {}
+        recent = self._recent
         for i, other in enumerate(others):
+            known = recent.get(other.id)
+            if known is not None:
+                times[i], passed[i] = known
+                continue
             theirs = labels.get((other.entry_edge if forward else other.exit_edge) or "")
             if theirs is None:
                 continue
@@ -108,6 +119,7 @@ class DirectedTrips:
             gap = late.t_in - early.t_out
             if fact.passed > 0 and fact.round_s / shares[i] <= gap + ROUND_SLACK_S:
                 passed[i] = min(fact.passed, fact.round_passed)
+            recent[other.id] = (times[i], passed[i])  # found: the same at any farther limit
         return times / shares, passed
 
     def _trip_fact(
@@ -325,10 +337,15 @@ class DirectedTrips:
 
     def _bound(self, camera_id: str, row: int, *, end: bool) -> float:
         """Where the camera's view on the edge ends (or starts); the whole edge if unwatched."""
-        for name, start, stop, _ in self._watchers_of(row):
-            if name == camera_id:
-                return stop if end else start
-        return float(self.network.edges.length[row]) if end else 0.0
+        if self._views is None:  # the first view of each (camera, edge), as the table lists
+            self._views = {}
+            for edge, watchers in self._watcher_table().items():
+                for name, start, stop, _ in watchers:
+                    self._views.setdefault((name, edge), (start, stop))
+        view = self._views.get((camera_id, row))
+        if view is None:
+            return float(self.network.edges.length[row]) if end else 0.0
+        return view[1] if end else view[0]
 
     def _overlapping(self, camera_id: str, row: int) -> frozenset[str]:
         """Cameras whose view on the edge overlaps this camera's view there (kept)."""
@@ -352,6 +369,9 @@ class DirectedTrips:
 
     def _watchers_of(self, row: int) -> list[tuple[str, float, float, bool]]:
         """(camera, view start, view end, online) of every camera watching the edge."""
+        return self._watcher_table().get(row, [])
+
+    def _watcher_table(self) -> dict[int, list[tuple[str, float, float, bool]]]:
         if self._watchers is None:
             att = self.attachment
             names = att.camera_ids[att.camera].tolist()
@@ -361,7 +381,7 @@ class DirectedTrips:
             for name, edge, start, stop, live in zip(*columns, strict=True):
                 table.setdefault(int(edge), []).append((str(name), start, stop, bool(live)))
             self._watchers = table
-        return self._watchers.get(row, [])
+        return self._watchers
 
 
 def _class_share(sighting: Sighting, others: list[Sighting]) -> FloatArray:

@@ -71,6 +71,16 @@ class ReachSearch:
             tree.time, tree.length, self.by_tail, self.edges, sources, self.horizon_s
         )
 
+    def rows_and_tree(self, source: int) -> tuple[Part, NDArray[np.int32]]:
+        """One camera's reach and its search tree's predecessors (``size``: the root),
+        so that its paths need no second search."""
+        tree = search(self.matrix, [self.anchors[source]], self.horizon_s)
+        sources = np.array([source], dtype=np.intp)
+        part = _chunk_rows(
+            tree.time, tree.length, self.by_tail, self.edges, sources, self.horizon_s
+        )
+        return part, tree.predecessor[0]
+
     def all_rows(self) -> ReachRows:
         """Reach rows of every camera, a memory-bounded chunk of cameras at a time."""
         active = np.flatnonzero([a.size > 0 for a in self.anchors])
@@ -135,9 +145,7 @@ def _chunk_rows(
     keep = (arrive <= horizon_s) & (target != sources[row])
     row, node, edge, target, arrive = row[keep], node[keep], edge[keep], target[keep], arrive[keep]
     key = row.astype(np.int64) * (int(target.max(initial=0)) + 1) + target
-    order = np.lexsort((arrive, key))
-    key = key[order]
-    best = order[np.concatenate([[True], key[1:] != key[:-1]])] if key.size else order
+    best = _quickest_per_key(key, arrive, sources.size * (int(target.max(initial=0)) + 1))
     best = best[np.lexsort((target[best], arrive[best], row[best]))]  # nearest first
     row, node, edge = row[best], node[best], edge[best]
     return Part(
@@ -147,6 +155,23 @@ def _chunk_rows(
         length[row, node] + edges.length[edge],
         edge.astype(np.int32),
     )
+
+
+def _quickest_per_key(key: NDArray[np.int64], arrive: FloatArray, space: int) -> IntArray:
+    """Per distinct key, the row with the least ``arrive`` (the first such row on a tie).
+
+    A minimum over a dense table of keys where it is small (one camera's reach: a
+    few ms less than sorting its tens of thousands of pairs), else by sorting.
+    """
+    if space <= max(4 * key.size, 1 << 16):
+        least = np.full(space, np.inf)
+        np.minimum.at(least, key, arrive)
+        hit = np.flatnonzero(arrive == least[key])
+        _, first = np.unique(key[hit], return_index=True)
+        return hit[first].astype(np.intp)
+    order = np.lexsort((arrive, key))
+    key = key[order]
+    return order[np.concatenate([[True], key[1:] != key[:-1]])] if key.size else order
 
 
 def _assemble(parts: list[Part], counts: NDArray[np.int64]) -> ReachRows:

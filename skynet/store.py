@@ -95,6 +95,24 @@ _WINDOW_COLUMNS: Final = (
     "exit_y",
 )
 
+#: Every column a whole sighting is built from, the window's first.
+_WHOLE_COLUMNS: Final = _WINDOW_COLUMNS + tuple(
+    c.name for c in sightings_table.c if c.name not in _WINDOW_COLUMNS and c.name != "clip_id"
+)
+
+
+@dataclass(frozen=True, eq=False)
+class WholeWindow:
+    """A window's columns with every row's other fields: the few sightings linking keeps
+    are built from these, with no second query by id (a tenth of a ms each otherwise)."""
+
+    columns: SightingArrays
+    rows: Sequence[Sequence[Any]]  # ``_WHOLE_COLUMNS`` order
+
+    def sighting(self, row: int) -> Sighting:
+        """The whole sighting of one row."""
+        return _sighting(dict(zip(_WHOLE_COLUMNS, self.rows[row], strict=True)))
+
 
 @dataclass(frozen=True)
 class ClipRecord:
@@ -214,6 +232,21 @@ class SightingStore:
             rows = connection.execute(query).all()
         return _columns(rows)
 
+    def whole_window(
+        self, camera_ids: Sequence[str], start_s: float, end_s: float, *, by: TimeSide
+    ) -> WholeWindow:
+        """As :meth:`window`, with the rest of each row kept to build whole sightings."""
+        table = sightings_table
+        at = table.c[by]
+        query = (
+            sa.select(*(table.c[name] for name in _WHOLE_COLUMNS))
+            .where(table.c.camera_id.in_(list(camera_ids)), at >= start_s, at <= end_s)
+            .order_by(table.c.t_in, table.c.id)
+        )
+        with reading(self.engine) as connection:
+            rows = connection.execute(query).all()
+        return WholeWindow(_columns(rows), rows)
+
     def clips(self) -> list[ClipRecord]:
         """Every committed clip, by camera and start time."""
         query = sa.select(clips_table).order_by(clips_table.c.camera_id, clips_table.c.start_s)
@@ -223,7 +256,6 @@ class SightingStore:
                 ClipRecord(**{k: v for k, v in row._mapping.items() if k in fields})
                 for row in connection.execute(query)
             ]
-
 
 
 def _insert_new(connection: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> int:
@@ -291,10 +323,11 @@ def _copy_new(connection: Connection, table: sa.Table, rows: list[dict[str, Any]
 
 
 def _columns(rows: Sequence[Any]) -> SightingArrays:
-    """Window rows (``_WINDOW_COLUMNS`` order) as columns; NaN for missing values."""
+    """Window rows (``_WINDOW_COLUMNS`` first) as columns; NaN for missing values."""
     if not rows:
         return SightingArrays.from_sightings([])
-    ids, cameras, t_in, t_out, classes, blobs, heading, ex, ey, xx, xy = zip(*rows, strict=True)
+    columns = list(zip(*rows, strict=True))[: len(_WINDOW_COLUMNS)]  # a whole row: the first
+    ids, cameras, t_in, t_out, classes, blobs, heading, ex, ey, xx, xy = columns
     appearance = np.frombuffer(b"".join(blobs), dtype="<f4")
     if appearance.size != len(rows) * APPEARANCE_DIM:
         msg = f"stored appearances of {len(rows)} sightings do not all have {APPEARANCE_DIM} values"

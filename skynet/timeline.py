@@ -497,13 +497,15 @@ class Linker:
         found = self._windowed().sightings(cand.ids.tolist())
         single = one.take(np.zeros(len(cand), dtype=np.intp))
         early, late = (single, cand) if forward else (cand, single)
-        depart, arrive, passed = self._path_facts(early.camera_ids, late.camera_ids)
         flow_pairs = flow[rows]
+        known = np.zeros(len(cand), dtype=bool)
         if self.directed:
             trips = self._directed_trips()
             seconds, on_way = trips.trips(sighting, found, forward=forward, limit_s=limit)
             known = np.isfinite(seconds)
             flow_pairs = np.where(known, seconds, flow_pairs)
+        depart, arrive, passed = self._path_facts(early.camera_ids, late.camera_ids, ~known)
+        if self.directed:
             passed = np.where(known, on_way, passed)
         paths = PairPaths(flow_pairs, dist[rows], depart, arrive, passed)
         return found, early, late, paths, horizon if clipped else None
@@ -537,9 +539,10 @@ class Linker:
         )
 
     def _path_facts(
-        self, early: NDArray[np.str_], late: NDArray[np.str_]
+        self, early: NDArray[np.str_], late: NDArray[np.str_], need_passed: NDArray[np.bool_]
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """How each pair's path leaves and arrives, and the online cameras it passes.
+        """How each pair's path leaves and arrives, and the online cameras it passes
+        (counted only where ``need_passed``: a directed trip counts its own).
 
         Cached per camera pair.
         """
@@ -550,21 +553,37 @@ class Linker:
         values = np.array(
             [self._direct.get(p) or self._bearings[p] for p in pairs], dtype=np.float64
         ).reshape(-1, 3)
+        for i in np.flatnonzero(need_passed & np.isnan(values[:, 2])).tolist():
+            values[i, 2] = self._passed_on_path(pairs[i])
         return values[:, 0], values[:, 1], values[:, 2]
 
     def _measure(self, pairs: list[tuple[str, str]]) -> list[tuple[float, float, float]]:
-        none = np.empty(0, dtype=np.intp)
-        paths = [
-            none if pair in self._detours else self.transitions.path_edges(*pair) for pair in pairs
-        ]
-        has = np.array([len(p) > 0 for p in paths], dtype=bool)
+        """Depart and arrive bearings of each pair's path (cameras passed: NaN, counted
+        when asked for); a pair's ends are read from one walk of its first camera's tree."""
         out = np.full((len(pairs), 3), np.nan)
-        out[:, 2] = [self._passed(a, b, p) for (a, b), p in zip(pairs, paths, strict=True)]
+        first = np.full(len(pairs), -1, dtype=np.intp)
+        last = np.full(len(pairs), -1, dtype=np.intp)
+        by_source: dict[str, list[int]] = {}
+        for i, pair in enumerate(pairs):
+            if pair in self._detours:
+                out[i, 2] = 0.0  # no path: no camera passed
+            else:
+                by_source.setdefault(pair[0], []).append(i)
+        ends = getattr(self.transitions, "path_ends", None)
+        for source, members in by_source.items():
+            if ends is not None:
+                first[members], last[members] = ends(source, [pairs[i][1] for i in members])
+                continue
+            for i in members:  # a transition model that answers one pair at a time
+                path = self.transitions.path_edges(*pairs[i])
+                if len(path):
+                    first[i], last[i] = int(path[0]), int(path[-1])
+                else:
+                    out[i, 2] = 0.0
+        has = first >= 0
         if has.any():
-            first = np.array([int(p[0]) for p in paths if len(p)], dtype=np.intp)
-            last = np.array([int(p[-1]) for p in paths if len(p)], dtype=np.intp)
-            out[has, 0] = _edge_bearing(self.network, first, at_start=True)
-            out[has, 1] = _edge_bearing(self.network, last, at_start=None)
+            out[has, 0] = _edge_bearing(self.network, first[has], at_start=True)
+            out[has, 1] = _edge_bearing(self.network, last[has], at_start=None)
         detour = np.array([pair in self._detours for pair in pairs], dtype=bool)
         if detour.any():  # the road runs (about) straight from one camera to the other
             rows = [p for p, d in zip(pairs, detour.tolist(), strict=True) if d]
@@ -574,6 +593,14 @@ class Linker:
             out[detour, 0] = straight
             out[detour, 1] = straight
         return [(float(a), float(b), float(c)) for a, b, c in out.tolist()]
+
+    def _passed_on_path(self, pair: tuple[str, str]) -> float:
+        """Online cameras on the pair's camera-to-camera path (kept with its bearings)."""
+        path = self.transitions.path_edges(*pair)
+        count = float(self._passed(pair[0], pair[1], path))
+        depart, arrive, _ = self._bearings[pair]
+        self._bearings[pair] = (depart, arrive, count)
+        return count
 
     def _passed(self, early: str, late: str, path: NDArray[np.intp]) -> int:
         """Online cameras a vehicle passes in view between ``early`` and ``late``.

@@ -225,6 +225,39 @@ class TransitionModel:
         along = self._search.matrix.edge_between(walk[:-1], walk[1:])
         return np.concatenate([along, [arrive]]).astype(np.intp)
 
+    def path_ends(self, camera_id: str, to_ids: list[str]) -> tuple[IntArray, IntArray]:
+        """First and last edge rows of the free-flow paths from A's view to each B's
+        (those of :meth:`path_edges`), from one walk up A's tree for all of them:
+        linking needs only how each path leaves and arrives."""
+        source = self._row(camera_id)
+        targets = np.array([self._row(t) for t in to_ids], dtype=np.intp)
+        if not self._anchored(source) or not self._watch_counts[targets].all():
+            for to_id in to_ids:
+                self._transition(camera_id, to_id)  # the error that says which and why
+        part = self._part(source)
+        order = np.argsort(part.target, kind="stable")
+        at = np.searchsorted(part.target[order], targets).clip(max=max(order.size - 1, 0))
+        found = order[at] if order.size else at
+        if not order.size or not np.array_equal(part.target[found], targets):
+            for to_id in to_ids:
+                self._transition(camera_id, to_id)
+        arrive = part.arrive_edge[found].astype(np.intp)
+        pred = self._tree(source)
+        size = len(self.network.nodes)
+        child = self.network.edges.u[arrive].astype(np.intp)
+        parent = pred[child].astype(np.intp)
+        along = parent < size  # the arrival edge does not start at an anchor
+        walking = np.flatnonzero(along)
+        while walking.size:  # up the tree until the parent is an anchor
+            above = pred[parent[walking]].astype(np.intp)
+            up = above < size
+            step = walking[up]
+            child[step], parent[step] = parent[step], above[up]
+            walking = step
+        first = arrive.copy()
+        first[along] = self._search.matrix.edge_between(parent[along], child[along])
+        return first, arrive
+
     def via(self, camera_id: str, to_id: str) -> list[str]:
         """Cameras (online or not) watching the free-flow path from A to B, in order.
 
@@ -275,7 +308,8 @@ class TransitionModel:
         if row in self._computed:
             self._computed.move_to_end(row)
         else:
-            self._computed[row] = self._search.rows_of(np.array([row], dtype=np.intp))
+            self._computed[row], tree = self._search.rows_and_tree(row)
+            self._keep_tree(row, tree)
             if len(self._computed) > REACH_CACHE:
                 self._computed.popitem(last=False)
         return self._computed[row]
@@ -320,10 +354,14 @@ class TransitionModel:
             self._trees.move_to_end(source)
             return self._trees[source]
         tree = search(self._search.matrix, [self._search.anchors[source]], self.horizon_s)
-        self._trees[source] = tree.predecessor[0]
+        self._keep_tree(source, tree.predecessor[0])
+        return self._trees[source]
+
+    def _keep_tree(self, source: int, predecessor: NDArray[np.int32]) -> None:
+        self._trees[source] = predecessor
+        self._trees.move_to_end(source)
         if len(self._trees) > TREE_CACHE:
             self._trees.popitem(last=False)
-        return self._trees[source]
 
 
 def cache_path(folder: str | os.PathLike[str], key: str, horizon_s: float) -> Path:
