@@ -10,6 +10,7 @@ the third column is their cross product.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -87,9 +88,9 @@ class Projector:
         """3×3 homography ground ``(x, y, 1)`` → pixel."""
         return np.asarray(self.matrix[:, [0, 1, 3]], dtype=np.float64)
 
-    @property
+    @cached_property
     def centre(self) -> FloatArray:
-        """The camera's position ``(x, y, z)`` in the world."""
+        """The camera's position ``(x, y, z)`` in the world (solved once: asked every frame)."""
         return np.asarray(-np.linalg.solve(self.matrix[:, :3], self.matrix[:, 3]), dtype=np.float64)
 
     def project(self, points: FloatArray) -> tuple[FloatArray, FloatArray]:

@@ -140,6 +140,7 @@ class CameraRenderer:
         )
         self._sprites = GlareSprites.build() if night else None
         self._watched: NDArray[np.int64] | None = None
+        self._no_boxes: Boxes | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -168,14 +169,19 @@ class CameraRenderer:
         """
         image = self.background.copy()
         states = self._within_range(states)
-        boxes = project_boxes(
-            states,
-            self.projector,
-            brightness=self.gain * (NIGHT_BODY_LIGHT if self.night else 1.0),
-            haze_bgr=NIGHT_HAZE_BGR if self.night else DAY_HAZE_BGR,
-        )
+        if len(states) == 0 and self._no_boxes is not None:
+            boxes = self._no_boxes  # half the frames of motion-triggered clips show no one
+        else:
+            boxes = project_boxes(
+                states,
+                self.projector,
+                brightness=self.gain * (NIGHT_BODY_LIGHT if self.night else 1.0),
+                haze_bgr=NIGHT_HAZE_BGR if self.night else DAY_HAZE_BGR,
+            )
+            if len(states) == 0:
+                self._no_boxes = boxes
         mask = np.zeros(image.shape[:2], dtype=np.uint16) if labels else None
-        if self.night and self._sprites is not None:
+        if self.night and self._sprites is not None and len(boxes):
             draw_beams(image, boxes, self.projector)
             lamps = plan_lamps(boxes, states.class_code[boxes.rows], self.projector, self._sprites)
         for index in range(len(boxes)):
@@ -206,7 +212,9 @@ class CameraRenderer:
         width, height = self.size
         clipped = in_image_bbox(boxes, width, height)
         visible = whole = None
-        if mask is not None:
+        if mask is not None and len(boxes) == 0:
+            visible = whole = np.zeros(0, dtype=np.int64)
+        elif mask is not None:
             labelled = mask[mask != 0]  # most of a frame is road: count only what is drawn
             visible = np.bincount(labelled, minlength=len(boxes) + 1)[1:].astype(np.int64)
             whole = _silhouette_pixels(boxes, width, height)
