@@ -1,0 +1,264 @@
+"""Which camera to open next: the one expected to settle the most of the trail per opening.
+
+The frontier ranks the cameras most likely to show the target *next*. A
+farther camera can settle more: if the target is found there, every camera
+the two sightings force in between (``skynet.implied``) is settled unopened.
+So a choice is scored as the chance of finding the target there times the
+cameras it would settle (itself and those a find would imply):
+
+* onward from the latest sighting: every camera by its chance of being
+  passed at all on the way on (``skynet.onward``), the cameras it would imply
+  read at the time the target would reach it at the trail's pace (the least
+  ratio of a found leg's gap to its free-flow time); where all ways converge
+  far ahead, one opening there settles the whole stretch;
+* back in a gap between two sightings whose route is not forced: the cameras
+  the target could have passed in the time (reached from the earlier one and
+  reaching the later one), by their frontier shares from the earlier one
+  weighed down by the detour they need, among those and the later sighting
+  itself (the chance that no camera lies between). Gaps come first: their
+  candidates are few, while onward ones never run out.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+
+from skynet.frontier import MAX_SLOWDOWN, PRIOR_SCALE_S, FrontierCamera, FrontierModel
+from skynet.implied import ImpliedCameras, Visit
+from skynet.onward import OnwardModel
+from trackers.sighting import Sighting
+
+#: Onward cameras less likely to be passed than this are not proposed.
+MIN_CHANCE: Final = 0.02
+#: Onward cameras whose implied cameras are read at most per choice (best bound first).
+MAX_EXACT: Final = 30
+#: Gap cameras whose implied cameras are read at most per gap (likeliest first).
+MAX_EXACT_GAP: Final = 10
+#: Pace assumed before any leg is found (gap over free-flow time).
+PRIOR_PACE: Final = 1.25
+#: Candidates read from each frontier ranking.
+RANKED: Final = 40
+#: Slowest pace (gap over free-flow time) a found leg is read as.
+MAX_PACE: Final = 3.0
+
+
+@dataclass(frozen=True)
+class Opening:
+    """A camera to open next with the minutes to watch, the chance the target is there,
+    and the cameras a find there would settle besides itself."""
+
+    camera_id: str
+    window_start_s: float
+    window_end_s: float
+    chance: float
+    settles: tuple[str, ...] = ()
+    gap: tuple[str, str] | None = None
+
+    @property
+    def value(self) -> float:
+        """Cameras expected to be settled by opening it."""
+        return self.chance * (1 + len(self.settles))
+
+
+@dataclass(eq=False)
+class Lookahead:
+    """The planner over one world's frontier, onward and forced-camera models (with caches)."""
+
+    frontier: FrontierModel
+    implied: ImpliedCameras
+    onward: OnwardModel
+    skip_ahead: bool = True
+    gaps_first: bool = False
+    pace_of: float = PRIOR_PACE
+    _forced: dict[tuple[object, ...], list[str]] = field(default_factory=dict)
+    _reach: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @classmethod
+    def over(
+        cls, frontier: FrontierModel, *, skip_ahead: bool = True, gaps_first: bool = False
+    ) -> Lookahead:
+        """The planner over the frontier model's world."""
+        implied = ImpliedCameras(frontier.network, frontier.attachment)
+        onward = OnwardModel(
+            frontier.network,
+            frontier.attachment,
+            frontier.horizon_s,
+            frontier.params.miss_probability,
+        )
+        return cls(frontier, implied, onward, skip_ahead=skip_ahead, gaps_first=gaps_first)
+
+    def next_opening(
+        self,
+        trail: Sequence[Sighting],
+        *,
+        reviewed: Mapping[str, float],
+        opened: Collection[str],
+        now_s: float,
+    ) -> Opening | None:
+        """The opening with the most cameras expected to be settled (None: nothing left).
+
+        ``trail``: the target's sightings found so far; ``reviewed``: cameras whose
+        footage held no target, searched up to when; ``opened``: cameras not to
+        propose again (opened already, found or not).
+        """
+        ordered = sorted(trail, key=lambda s: (s.t_in, s.t_out))
+        pace = self.pace_of = self.pace(ordered)
+        options = self._onward(ordered, reviewed, opened, now_s, pace)
+        befores: list[Sighting | None] = [None, *ordered[:-1]]
+        for before, earlier, later in zip(befores, ordered[:-1], ordered[1:], strict=False):
+            options += self._in_gap(before, earlier, later, reviewed, opened)
+        return max(
+            options, key=lambda o: (self.gaps_first and o.gap is not None, o.value), default=None
+        )
+
+    def pace(self, ordered: Sequence[Sighting]) -> float:
+        """The trail's pace: least gap over free-flow time of a found leg (1 with none)."""
+        ratios = []
+        for earlier, later in itertools.pairwise(ordered):
+            quickest = self._reach_from(earlier.camera_id).get(later.camera_id)
+            if quickest and quickest > 0.0 and later.camera_id != earlier.camera_id:
+                ratios.append((later.t_in - earlier.t_out) / quickest)
+        return min(max(min(ratios, default=PRIOR_PACE), 1.0), MAX_PACE)
+
+    def settled_between(self, earlier: Sighting, later: Sighting) -> list[str]:
+        """Cameras the two sightings force (cached)."""
+        return self._forced_between(Visit.leaving(earlier), Visit.entering(later))
+
+    def _onward(
+        self,
+        ordered: Sequence[Sighting],
+        reviewed: Mapping[str, float],
+        opened: Collection[str],
+        now_s: float,
+        pace: float,
+    ) -> list[Opening]:
+        last = ordered[-1]
+        came_from = next(
+            (s.camera_id for s in reversed(ordered[:-1]) if s.camera_id != last.camera_id), None
+        )
+        nearest = [
+            Opening(c.camera_id, c.window_start_s, c.window_end_s, share)
+            for c, share in self._candidates(last, came_from, reviewed, opened, now_s)[:1]
+        ]
+        if not self.skip_ahead:
+            return nearest
+        empty = [c for c, until in reviewed.items() if until > last.t_out]
+        way = self.onward.onward(last.camera_id, last.exit_edge, empty=empty)
+        ids = self.frontier.attachment.camera_ids.astype(str)
+        usable = (
+            self.frontier.attachment.online
+            & ~np.isin(ids, list(opened))
+            & (way.seconds <= min(self.frontier.horizon_s, now_s - last.t_out))
+            & (way.chance >= MIN_CHANCE)
+        )
+        rows = np.flatnonzero(usable)
+        if rows.size == 0:
+            return []
+        chance, seconds = way.chance[rows], way.seconds[rows]
+        # a camera a find at X implies is on every way to X: passed at least as often, sooner
+        bound = chance * (
+            1
+            + ((chance[None, :] >= chance[:, None]) & (seconds[None, :] < seconds[:, None])).sum(
+                axis=1
+            )
+        )
+        start = Visit.leaving(last)
+        options: list[Opening] = list(nearest)
+        best = max((o.value for o in nearest), default=0.0)
+        for i in np.argsort(-bound, kind="stable")[:MAX_EXACT].tolist():
+            if bound[i] <= best:
+                break
+            at = last.t_out + pace * float(seconds[i])
+            forced = self._forced_between(start, Visit(str(ids[rows[i]]), at))
+            settles = tuple(c for c in forced if c not in opened)
+            end = min(last.t_out + MAX_SLOWDOWN * float(seconds[i]) + 60.0, now_s)
+            option = Opening(
+                str(ids[rows[i]]), last.t_out + float(seconds[i]), end, float(chance[i]), settles
+            )
+            options.append(option)
+            best = max(best, option.value)
+        return options
+
+    def _in_gap(
+        self,
+        before: Sighting | None,
+        earlier: Sighting,
+        later: Sighting,
+        reviewed: Mapping[str, float],
+        opened: Collection[str],
+    ) -> list[Opening]:
+        if later.t_in <= earlier.t_out:
+            return []
+        forced = set(self.settled_between(earlier, later))
+        ranked = self.frontier.rank(
+            earlier.camera_id,
+            earlier.t_out,
+            reviewed=reviewed,
+            came_from=before.camera_id if before is not None else None,
+            exit_edge=earlier.exit_edge,
+            now_s=later.t_in,
+            limit=RANKED,
+            unreviewed_only=True,
+        )
+        rest = sum(c.share for c in ranked if c.camera_id == later.camera_id)
+        direct = self._reach_from(earlier.camera_id).get(later.camera_id, 0.0)
+        inside: list[tuple[FrontierCamera, float]] = []
+        for camera in ranked:
+            if camera.status != "online" or camera.camera_id in opened:
+                continue
+            if camera.camera_id in forced or camera.camera_id == later.camera_id:
+                continue
+            onward = self._reach_from(camera.camera_id).get(later.camera_id)
+            if onward is None or camera.window_start_s + onward > later.t_in:
+                continue
+            detour = max(camera.free_flow_s + onward - direct, 0.0)
+            inside.append((camera, camera.share * math.exp(-detour / PRIOR_SCALE_S)))
+        total = rest + sum(w for _, w in inside)
+        if total <= 0:
+            return []
+        gap = (earlier.id, later.id)
+        return [
+            Opening(c.camera_id, c.window_start_s, c.window_end_s, w / total, (), gap)
+            for c, w in inside
+        ]
+
+    def _candidates(
+        self,
+        last: Sighting,
+        came_from: str | None,
+        reviewed: Mapping[str, float],
+        opened: Collection[str],
+        now_s: float,
+    ) -> list[tuple[FrontierCamera, float]]:
+        """Online cameras not opened yet, onward from a sighting, with shares among them."""
+        ranked = self.frontier.rank(
+            last.camera_id,
+            last.t_out,
+            reviewed=reviewed,
+            came_from=came_from,
+            exit_edge=last.exit_edge,
+            now_s=max(now_s, last.t_out),
+            limit=RANKED,
+            unreviewed_only=True,
+        )
+        kept = [c for c in ranked if c.status == "online" and c.camera_id not in opened]
+        total = sum(c.share for c in kept)
+        return [(c, c.share / total) for c in kept] if total > 0 else []
+
+    def _forced_between(self, left: Visit, entered: Visit) -> list[str]:
+        key = (left.camera_id, round(left.time_s, 1), left.edge,
+               entered.camera_id, round(entered.time_s, 1), entered.edge)  # fmt: skip
+        if key not in self._forced:
+            self._forced[key] = self.implied.forced(left, entered)
+        return self._forced[key]
+
+    def _reach_from(self, camera_id: str) -> dict[str, float]:
+        if camera_id not in self._reach:
+            self._reach[camera_id] = self.frontier.free_flow_from(camera_id)
+        return self._reach[camera_id]
