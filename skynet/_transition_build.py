@@ -163,7 +163,7 @@ def _quickest_per_key(key: NDArray[np.int64], arrive: FloatArray, space: int) ->
     A minimum over a dense table of keys where it is small (one camera's reach: a
     few ms less than sorting its tens of thousands of pairs), else by sorting.
     """
-    if space <= max(4 * key.size, 1 << 16):
+    if space <= max(4 * key.size, 1 << 20):
         least = np.full(space, np.inf)
         np.minimum.at(least, key, arrive)
         hit = np.flatnonzero(arrive == least[key])

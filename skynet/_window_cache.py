@@ -4,12 +4,14 @@ Consecutive link steps of a timeline ask for nearly the same cameras over
 overlapping minutes; in a city of 70,000 cameras a store query per step is
 most of the step's time. Windows are kept in blocks of ``BLOCK_S`` seconds
 per camera (by the time the query bounds: entering or leaving the view), so
-a step fetches only the cameras and blocks no earlier step asked for. Each
-fetch's rows are kept by block and camera, with where each camera's run of a
-block lies, so a window reads only its cameras' rows (not every row the
-investigation has fetched). Where the source can
-(``whole_window``), the rest of each row comes with it and the few sightings
-a step keeps are built from those, with no query by id.
+a step fetches only the cameras and blocks no earlier step asked for, each
+camera over its own time bounds (a camera a block away needs minutes, the
+farthest a quarter of an hour) and only the blocks it lacks (as a timeline
+moves on, its windows reach one block further; the blocks before are not
+read again). Each fetch's rows are kept by block and camera, with where each
+camera's run of a block lies, so a window reads only its cameras' rows. Where
+the source can (``whole_window``), the rest of each row comes with it and the
+few sightings a step keeps are built from those, with no query by id.
 """
 
 from __future__ import annotations
@@ -75,10 +77,11 @@ class WindowCache:
 
     def __init__(self, source: WindowSource) -> None:
         self.source = source
-        self._covered: dict[tuple[TimeSide, int], set[str]] = {}
+        self._covered: dict[tuple[TimeSide, int], NDArray[np.bool_]] = {}  # by camera code
         self._spans: dict[tuple[TimeSide, int], _Spans] = {}
         self._chunks: list[SightingArrays] = []  # each fetch's rows, by block and camera
-        self._code_of: dict[str, int] = {}  # camera id → small integer (cheap membership)
+        self._code_of: dict[str, int] = {}  # camera id → small integer
+        self._names: list[str] = []  # code → camera id
         self._sightings: dict[str, Sighting] = {}
         self._whole: dict[str, tuple[WholeWindow, int]] = {}  # id → where its row is
 
@@ -88,28 +91,52 @@ class WindowCache:
         """As the source's ``window``: time order, the ``by`` time in ``[start_s, end_s]``."""
         if not (math.isfinite(start_s) and math.isfinite(end_s)) or end_s < start_s:
             return self.source.window(camera_ids, start_s, end_s, by=by)
-        blocks = range(math.floor(start_s / BLOCK_S), math.floor(end_s / BLOCK_S) + 1)
-        wanted = set(camera_ids)
-        missing = set().union(*(wanted - self._covered.get((by, b), set()) for b in blocks))
-        if missing:
-            self._fetch(sorted(missing), blocks, by)
-        codes = np.unique(
-            np.array([self._code_of[c] for c in wanted if c in self._code_of], dtype=np.intp)
+        cameras = list(dict.fromkeys(camera_ids))
+        size = len(cameras)
+        found, _ = self.bounded(cameras, np.full(size, start_s), np.full(size, end_s), by=by)
+        return found
+
+    def bounded(
+        self,
+        camera_ids: Sequence[str],
+        low_s: NDArray[np.float64],
+        high_s: NDArray[np.float64],
+        *,
+        by: TimeSide,
+    ) -> tuple[SightingArrays, NDArray[np.intp]]:
+        """Sightings whose ``by`` time lies in their camera's own ``[low_s[i], high_s[i]]``
+        (the cameras distinct, the bounds finite), in time order, and for each the
+        position of its camera in ``camera_ids``."""
+        codes = np.array([self._code(c) for c in camera_ids], dtype=np.intp)
+        live = np.flatnonzero(low_s <= high_s)
+        codes, low, high = codes[live], low_s[live], high_s[live]
+        first = np.floor(low / BLOCK_S).astype(np.int64)
+        last = np.floor(high / BLOCK_S).astype(np.int64)
+        blocks = range(int(first.min()), int(last.max()) + 1) if live.size else range(0)
+        wanted = [(first <= b) & (last >= b) for b in blocks]
+        lacking = [w & ~self._coverage(by, b)[codes] for b, w in zip(blocks, wanted, strict=True)]
+        if any(lack.any() for lack in lacking):
+            self._fetch_lacking(codes, np.array(lacking), blocks, by)
+        parts = [self._spans_of(by, b, codes[w]) for b, w in zip(blocks, wanted, strict=True)]
+        none = np.empty(0, dtype=np.intp)
+        chunk, begin, stop, code = (
+            (np.concatenate([none, *c]) for c in zip(*parts, strict=True)) if parts else (none,) * 4
         )
-        where = [self._spans_of(by, b, codes) for b in blocks if (by, b) in self._spans]
-        chunk = np.concatenate([w[0] for w in where]) if where else np.empty(0, np.intp)
-        low = np.concatenate([w[1] for w in where]) if where else chunk
-        high = np.concatenate([w[2] for w in where]) if where else chunk
-        found = SightingArrays.concat(
-            [
-                self._chunks[k].take(_ranges(low[chunk == k], high[chunk == k]))
-                for k in np.unique(chunk).tolist()
-            ]
-        )
+        pieces, owners = [], []
+        for k in np.unique(chunk).tolist():
+            mine = chunk == k
+            rows = _ranges(begin[mine], stop[mine])
+            pieces.append(self._chunks[k].take(rows))
+            owners.append(np.repeat(code[mine], stop[mine] - begin[mine]))
+        found = SightingArrays.concat(pieces)
+        owner = np.concatenate(owners) if owners else np.empty(0, dtype=np.intp)
+        position = np.full(len(self._names), -1, dtype=np.intp)
+        position[codes] = live
         at = found.t_in if by == "t_in" else found.t_out
-        rows = np.flatnonzero((at >= start_s) & (at <= end_s))
-        rows = rows[np.lexsort((found.ids[rows], found.t_in[rows]))]
-        return found.take(rows)
+        where = position[owner]
+        inside = np.flatnonzero((at >= low_s[where]) & (at <= high_s[where]))
+        inside = inside[np.lexsort((found.ids[inside], found.t_in[inside]))]
+        return found.take(inside), where[inside]
 
     def sightings(self, ids: Sequence[str]) -> list[Sighting]:
         """Whole sightings by id, in the given order (each built or fetched once)."""
@@ -126,6 +153,39 @@ class WindowCache:
             self._sightings.update((s.id, s) for s in self.source.find(ids=missing))
         return [self._sightings[i] for i in ids]
 
+    def _code(self, camera_id: str) -> int:
+        code = self._code_of.get(camera_id)
+        if code is None:
+            code = self._code_of[camera_id] = len(self._names)
+            self._names.append(camera_id)
+        return code
+
+    def _coverage(self, by: TimeSide, block: int) -> NDArray[np.bool_]:
+        """Which camera codes the block holds (grown to every code known)."""
+        covered = self._covered.get((by, block))
+        size = len(self._names)
+        if covered is None or covered.size < size:
+            grown = np.zeros(size, dtype=bool)
+            if covered is not None:
+                grown[: covered.size] = covered
+            covered = self._covered[(by, block)] = grown
+        return covered
+
+    def _fetch_lacking(
+        self, codes: NDArray[np.intp], lacking: NDArray[np.bool_], blocks: range, by: TimeSide
+    ) -> None:
+        """One fetch per run of lacked blocks (first to last), cameras grouped by it."""
+        has = lacking.any(axis=0)
+        count = len(blocks)
+        first = np.argmax(lacking, axis=0)[has]
+        last = count - 1 - np.argmax(lacking[::-1], axis=0)[has]
+        group = first * count + last
+        for key in np.unique(group).tolist():
+            a, b = divmod(int(key), count)
+            members = codes[has][group == key]
+            names = sorted(self._names[c] for c in members.tolist())
+            self._fetch(names, range(blocks.start + a, blocks.start + b + 1), by)
+
     def _fetch(self, cameras: list[str], blocks: range, by: TimeSide) -> None:
         """The cameras' sightings over the blocks, kept where a block lacked them."""
         start, end = blocks.start * BLOCK_S, blocks.stop * BLOCK_S
@@ -139,19 +199,18 @@ class WindowCache:
             fetched = self.source.window(cameras, start, end, by=by)
         at = fetched.t_in if by == "t_in" else fetched.t_out
         block_of = np.floor(at / BLOCK_S).astype(np.int64)
-        for camera in cameras:
-            self._code_of.setdefault(camera, len(self._code_of))
+        mine = np.array([self._code(c) for c in cameras], dtype=np.intp)
         code = self._code_of
         codes = np.array([code[c] for c in fetched.camera_ids.tolist()], dtype=np.intp)
         chosen, chosen_block = [], []
         for b in blocks:
-            covered = self._covered.setdefault((by, b), set())
-            new = np.zeros(len(code), dtype=bool)
-            new[[code[c] for c in cameras if c not in covered]] = True
+            covered = self._coverage(by, b)
+            new = np.zeros(len(self._names), dtype=bool)
+            new[mine[~covered[mine]]] = True
             rows = np.flatnonzero((block_of == b) & new[codes])
             chosen.append(rows)
             chosen_block.append(np.full(rows.size, b, dtype=np.int64))
-            covered.update(cameras)
+            covered[mine] = True
         rows, block = np.concatenate(chosen), np.concatenate(chosen_block)
         if rows.size == 0:
             return
@@ -167,16 +226,21 @@ class WindowCache:
         for b in np.unique(block).tolist():
             runs = block[first] == b
             spans = self._spans.setdefault((by, b), _Spans.empty())
-            spans.grow(len(code))
-            at = row_codes[first[runs]]
-            spans.chunk[at], spans.low[at], spans.high[at] = number, first[runs], last[runs]
+            spans.grow(len(self._names))
+            at_code = row_codes[first[runs]]
+            spans.chunk[at_code], spans.low[at_code] = number, first[runs]
+            spans.high[at_code] = last[runs]
 
     def _spans_of(
         self, by: TimeSide, block: int, codes: NDArray[np.intp]
-    ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
-        """(chunk, from, to) of each camera's rows in the block, for those that have some."""
-        spans = self._spans[(by, block)]
+    ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
+        """(chunk, from, to, camera code) of each camera's rows in the block, where it has some."""
+        spans = self._spans.get((by, block))
+        if spans is None:
+            none = np.empty(0, dtype=np.intp)
+            return none, none, none, none
         codes = codes[codes < spans.chunk.size]
         chunk = spans.chunk[codes]
         held = chunk >= 0
-        return chunk[held], spans.low[codes[held]], spans.high[codes[held]]
+        codes = codes[held]
+        return chunk[held], spans.low[codes], spans.high[codes], codes

@@ -473,11 +473,10 @@ class Linker:
         horizon = ChainEnd("horizon", "the investigation's time window ends here")
         nothing = ChainEnd("no_sightings", "no sightings in any reachable camera's window")
         by: TimeSide = "t_in" if forward else "t_out"
-        cand = self._windowed().window(to_ids.tolist(), start, end, by=by)
-        column = {str(c): i for i, c in enumerate(to_ids.tolist())}
-        rows = np.array([column[c] for c in cand.camera_ids.tolist()], dtype=np.intp)
-        times = cand.t_in if forward else cand.t_out
-        inside = (times >= low[rows]) & (times <= high[rows]) & (cand.ids != sighting.id)
+        cand, rows = self._candidate_window(
+            to_ids, np.maximum(low, start), np.minimum(high, end), by
+        )
+        inside = cand.ids != sighting.id
         inside &= (cand.t_in > sighting.t_in) if forward else (cand.t_in < sighting.t_in)
         keep = np.flatnonzero(inside)
         if keep.size == 0:
@@ -509,6 +508,21 @@ class Linker:
             passed = np.where(known, on_way, passed)
         paths = PairPaths(flow_pairs, dist[rows], depart, arrive, passed)
         return found, early, late, paths, horizon if clipped else None
+
+    def _candidate_window(
+        self, to_ids: NDArray[np.str_], low: FloatArray, high: FloatArray, by: TimeSide
+    ) -> tuple[SightingArrays, NDArray[np.intp]]:
+        """Each camera's sightings whose ``by`` time lies in its own window, and the row of
+        its camera in ``to_ids``."""
+        cameras = to_ids.tolist()
+        if np.isfinite(low).all() and np.isfinite(high).all():
+            return self._windowed().bounded(cameras, low, high, by=by)
+        cand = self._windowed().window(cameras, float(low.min()), float(high.max()), by=by)
+        column = {str(c): i for i, c in enumerate(cameras)}
+        rows = np.array([column[c] for c in cand.camera_ids.tolist()], dtype=np.intp)
+        times = cand.t_in if by == "t_in" else cand.t_out
+        inside = np.flatnonzero((times >= low[rows]) & (times <= high[rows]))
+        return cand.take(inside), rows[inside]
 
     def _windowed(self) -> WindowCache:
         if self._windows is None:
