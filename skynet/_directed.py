@@ -67,12 +67,11 @@ class DirectedTrips:
     _searches: dict[tuple[int, bool, bool], tuple[float, FloatArray, NDArray[np.int32]]] = field(
         default_factory=dict
     )
-    _watchers: dict[int, list[tuple[str, float, float, bool]]] | None = None
+    _watchers: dict[int, list[tuple[str, float, float, bool]]] = field(default_factory=dict)
     _path_sets: dict[tuple[int, bool, bool], dict[int, frozenset[str]]] = field(
         default_factory=dict
     )
     _overlaps: dict[tuple[str, int], frozenset[str]] = field(default_factory=dict)
-    _views: dict[tuple[str, int], tuple[float, float]] | None = None
     _facts: dict[tuple[int, int, bool, str, str], _TripFact] = field(default_factory=dict)
     _edge_pace: FloatArray | None = None
     _roads: RoadMatrix | None = None
@@ -337,15 +336,10 @@ class DirectedTrips:
 
     def _bound(self, camera_id: str, row: int, *, end: bool) -> float:
         """Where the camera's view on the edge ends (or starts); the whole edge if unwatched."""
-        if self._views is None:  # the first view of each (camera, edge), as the table lists
-            self._views = {}
-            for edge, watchers in self._watcher_table().items():
-                for name, start, stop, _ in watchers:
-                    self._views.setdefault((name, edge), (start, stop))
-        view = self._views.get((camera_id, row))
-        if view is None:
-            return float(self.network.edges.length[row]) if end else 0.0
-        return view[1] if end else view[0]
+        for name, start, stop, _ in self._watchers_of(row):
+            if name == camera_id:
+                return stop if end else start
+        return float(self.network.edges.length[row]) if end else 0.0
 
     def _overlapping(self, camera_id: str, row: int) -> frozenset[str]:
         """Cameras whose view on the edge overlaps this camera's view there (kept)."""
@@ -368,20 +362,23 @@ class DirectedTrips:
         }
 
     def _watchers_of(self, row: int) -> list[tuple[str, float, float, bool]]:
-        """(camera, view start, view end, online) of every camera watching the edge."""
-        return self._watcher_table().get(row, [])
-
-    def _watcher_table(self) -> dict[int, list[tuple[str, float, float, bool]]]:
-        if self._watchers is None:
+        """(camera, view start, view end, online) of every camera watching the edge, in the
+        attachment's order (read per edge when first asked: a timeline asks of few)."""
+        watchers = self._watchers.get(row)
+        if watchers is None:
             att = self.attachment
-            names = att.camera_ids[att.camera].tolist()
-            online = att.online[att.camera].tolist()
-            table: dict[int, list[tuple[str, float, float, bool]]] = {}
-            columns = (names, att.edge.tolist(), att.start_m.tolist(), att.end_m.tolist(), online)
-            for name, edge, start, stop, live in zip(*columns, strict=True):
-                table.setdefault(int(edge), []).append((str(name), start, stop, bool(live)))
-            self._watchers = table
-        return self._watchers
+            pairs = att.rows_watching(np.array([row], dtype=np.intp))
+            cameras = att.camera[pairs]
+            watchers = self._watchers[row] = list(
+                zip(
+                    att.camera_ids[cameras].tolist(),
+                    att.start_m[pairs].tolist(),
+                    att.end_m[pairs].tolist(),
+                    att.online[cameras].tolist(),
+                    strict=True,
+                )
+            )
+        return watchers
 
 
 def _class_share(sighting: Sighting, others: list[Sighting]) -> FloatArray:

@@ -175,12 +175,10 @@ def silent_edges(
     One store query for all the corridor's cameras over the whole gap; a path
     search that shuns these edges finds the unwatched ways a fleeing vehicle takes.
     """
-    leg_cameras = np.isin(attachment.camera_ids, [start.camera_id, end.camera_id])
-    pairs = np.flatnonzero(
-        np.isin(attachment.edge, corridor)
-        & attachment.online[attachment.camera]
-        & ~leg_cameras[attachment.camera]
-    )
+    legs = attachment.camera_rows([start.camera_id, end.camera_id])
+    pairs = np.unique(attachment.rows_watching(np.unique(corridor)))  # a pair watches one edge
+    pairs = pairs[attachment.online[attachment.camera[pairs]]]
+    pairs = pairs[~np.isin(attachment.camera[pairs], legs)]
     if pairs.size == 0:
         return np.empty(0, dtype=np.intp)
     cameras = attachment.camera_ids[np.unique(attachment.camera[pairs])].tolist()
@@ -194,7 +192,7 @@ def silent_edges(
         s.camera_id
         for s in _similar([s for s in found if s.id not in excluded], start, end, params)
     }
-    silent = ~np.isin(attachment.camera_ids[attachment.camera[pairs]], list(witnesses))
+    silent = ~np.isin(attachment.camera[pairs], attachment.camera_rows(sorted(witnesses)))
     return np.unique(attachment.edge[pairs[silent]]).astype(np.intp)
 
 
@@ -208,12 +206,12 @@ def _passes(
     gap: float,
 ) -> _Passes:
     """Expected passing time at every watched span of every path."""
-    leg_cameras = np.isin(attachment.camera_ids, [start.camera_id, end.camera_id])
+    legs = attachment.camera_rows([start.camera_id, end.camera_id])
     lengths = network.edges.length
     path_rows, camera_rows, times = [], [], []
     for index, path in enumerate(paths):
-        on_path = np.isin(attachment.edge, path.edges) & ~leg_cameras[attachment.camera]
-        pairs = np.flatnonzero(on_path)
+        pairs = np.unique(attachment.rows_watching(np.unique(path.edges)))  # in pair order
+        pairs = pairs[~np.isin(attachment.camera[pairs], legs)]
         if pairs.size == 0:
             continue
         order = np.argsort(path.edges)
