@@ -235,10 +235,10 @@ class TransitionModel:
             for to_id in to_ids:
                 self._transition(camera_id, to_id)  # the error that says which and why
         part = self._part(source)
-        order = np.argsort(part.target, kind="stable")
-        at = np.searchsorted(part.target[order], targets).clip(max=max(order.size - 1, 0))
-        found = order[at] if order.size else at
-        if not order.size or not np.array_equal(part.target[found], targets):
+        position = np.full(self.camera_ids.size, -1, dtype=np.intp)
+        position[part.target] = np.arange(part.target.size)
+        found = position[targets]
+        if (found < 0).any():
             for to_id in to_ids:
                 self._transition(camera_id, to_id)
         arrive = part.arrive_edge[found].astype(np.intp)

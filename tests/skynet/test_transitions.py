@@ -317,3 +317,30 @@ def test_chunking_does_not_change_the_answer(
     assert whole.rows is not None and chunked.rows is not None
     for name in ("indptr", "target", "time", "distance", "arrive_edge"):
         assert np.array_equal(getattr(whole.rows, name), getattr(chunked.rows, name))
+
+
+def test_path_ends_are_those_of_the_paths(small_city: Street) -> None:
+    """Linking reads only how a path leaves and arrives: one tree walk for many targets."""
+    network, registry, attachment = small_city
+    built = TransitionModel.build(network, registry, attachment, horizon_s=300.0)
+    lazy = TransitionModel.on_demand(network, registry, attachment, horizon_s=300.0)
+    checked = 0
+    for camera_id in attachment.camera_ids[::11].tolist():
+        targets = [str(t) for t in built.reachable(camera_id).to_ids[::3].tolist()]
+        for model in (built, lazy):
+            first, last = model.path_ends(camera_id, targets)
+            for to_id, a, b in zip(targets, first.tolist(), last.tolist(), strict=True):
+                path = model.path_edges(camera_id, to_id)
+                assert (a, b) == (int(path[0]), int(path[-1]))
+                checked += 1
+    assert checked > 0
+    source = str(attachment.camera_ids[0])
+    near = [str(c) for c in built.reachable(source).to_ids[:2].tolist()]
+    with pytest.raises(NotFoundError, match="nope"):
+        built.path_ends(source, [*near, "nope"])
+    reached = {source, *near, *built.reachable(source).to_ids.tolist()}
+    watching = np.unique(attachment.camera_ids[attachment.camera]).tolist()
+    far = [c for c in watching if c not in reached]
+    assert far
+    with pytest.raises(NotFoundError, match="not reachable"):
+        lazy.path_ends(source, [*near, far[0]])

@@ -82,3 +82,28 @@ def test_the_memory_pool_answers_windows_as_the_store_does(tmp_path: Path, by: T
         expected = store.window(cameras, start, end, by=by)
         assert same(pool.window(cameras, start, end, by=by), expected)
     assert len(SightingPool([]).window(["C0"], T0, T0 + 60.0, by=by)) == 0
+
+
+@pytest.mark.parametrize("by", ["t_in", "t_out"])
+def test_each_camera_bounded_by_its_own_window(tmp_path: Path, by: TimeSide) -> None:
+    """Per-camera bounds: each camera's rows in its own window, and where its camera is."""
+    everything = sightings(700, cameras=10, seed=3)
+    store = SightingStore(str(tmp_path / "s.db"))
+    store.add_clip(ClipRecord("c", "C0", "clip", "test", T0, 1, 10.0), everything)
+    rng = np.random.default_rng(5)
+    for source in (store, SightingPool(everything)):
+        cache = WindowCache(source)
+        for _ in range(30):
+            cameras = [f"C{i}" for i in rng.choice(10, size=int(rng.integers(1, 7)), replace=False)]
+            low = T0 + rng.uniform(-BLOCK_S, 4 * BLOCK_S, len(cameras))
+            high = low + rng.uniform(-30.0, 2 * BLOCK_S, len(cameras))  # some empty
+            found, where = cache.bounded(cameras, low, high, by=by)
+            whole = source.window(cameras, float(low.min()), float(high.max()), by=by)
+            at = whole.t_in if by == "t_in" else whole.t_out
+            column = {c: i for i, c in enumerate(cameras)}
+            mine = np.array([column[c] for c in whole.camera_ids.tolist()], dtype=np.intp)
+            keep = np.flatnonzero((at >= low[mine]) & (at <= high[mine]))
+            assert same(found, whole.take(keep))
+            assert np.array_equal(where, mine[keep])
+        ids = found.ids.tolist()
+        assert [s.id for s in cache.sightings(ids)] == ids
