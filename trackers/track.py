@@ -152,6 +152,10 @@ _ID, _HITS, _MISSES, _CLASS = 0, 1, 2, 3
 _INT_WIDTH = 4
 _SCORE = kalman.STATE_WIDTH
 _SIZE_VELOCITY = slice(6, 8)
+#: Empty arrays shared by results with nothing in them (no element to change).
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+_NO_BOXES = np.zeros((0, 4))
+_NO_SCORES = np.zeros(0)
 _FLOAT_WIDTH = kalman.STATE_WIDTH + 1
 
 
@@ -201,21 +205,31 @@ class MultiObjectTracker:
         """:meth:`update` for an already validated :class:`Detections`."""
         config = self.config
         floats, ints = self._floats, self._ints
+        if ints.shape[0] == 0 and len(detections) == 0:  # an empty road: nothing to do
+            self._frame += 1
+            return _empty_frame(self._frame - 1)
         kalman.predict(floats, config.noise)
-        predicted = cxcywh_to_xyxy(floats[:, kalman.POSITION])
-        members, shared, measured = self._merged(predicted, ints, detections)
-        detection_of_track = self._associate(predicted, ints, detections, members, shared)
+        members = measured = _NO_ROWS
+        if ints.shape[0] and len(detections):
+            predicted = cxcywh_to_xyxy(floats[:, kalman.POSITION])
+            if config.split_merged and ints.shape[0] > 1:
+                members, shared, measured = self._merged(predicted, ints, detections)
+            else:
+                shared = _NO_ROWS
+            detection_of_track = self._associate(predicted, ints, detections, members, shared)
+        else:
+            detection_of_track = np.full(ints.shape[0], -1, dtype=np.int64)
 
         matched = detection_of_track >= 0
         matched_rows = np.nonzero(matched)[0]
         used = detection_of_track[matched_rows]
         boxes = detections.boxes[used]
-        if measured.shape[0]:  # tracks inside a merged blob: their share of it
+        if members.size:  # tracks inside a merged blob: their share of it
             boxes = boxes.copy()
             boxes[np.searchsorted(matched_rows, members)] = measured
         kalman.update(floats, matched_rows, xyxy_to_cxcywh(boxes), config.noise)
-        # a member's size is not seen: held, not extrapolated, while merged
-        floats[members, _SIZE_VELOCITY] = 0.0
+        if members.size:  # a member's size is not seen: held, not extrapolated, while merged
+            floats[members, _SIZE_VELOCITY] = 0.0
         floats[matched_rows, _SCORE] = detections.scores[used]
         ints[:, _HITS] += 1
         ints[:, _HITS] *= matched
@@ -255,21 +269,20 @@ class MultiObjectTracker:
         does the blob.
         """
         config = self.config
-        track_count = ints.shape[0]
-        detection_of_track = np.full(track_count, -1, dtype=np.int64)
-        if track_count == 0 or len(detections) == 0:
-            return detection_of_track
-        detection_of_track[members] = shared
+        detection_of_track = np.full(ints.shape[0], -1, dtype=np.int64)
         scores = detections.scores
         strong = scores >= config.high_score
-        strong[shared] = False
+        if members.size:
+            detection_of_track[members] = shared
+            strong[shared] = False
+            open_rows = np.nonzero(detection_of_track < 0)[0]
+            predicted_open, classes_open = predicted[open_rows], ints[open_rows, _CLASS]
+        else:
+            predicted_open, classes_open = predicted, ints[:, _CLASS]
         high = np.nonzero(strong)[0]
-        open_rows = np.nonzero(detection_of_track < 0)[0]
-        similarity = self._similarity(
-            predicted[open_rows], ints[open_rows, _CLASS], detections, high
-        )
+        similarity = self._similarity(predicted_open, classes_open, detections, high)
         rows, cols = match(similarity, config.match_iou)
-        detection_of_track[open_rows[rows]] = high[cols]
+        detection_of_track[open_rows[rows] if members.size else rows] = high[cols]
 
         low = np.nonzero((scores < config.high_score) & (scores >= config.low_score))[0]
         if low.size:
@@ -300,13 +313,11 @@ class MultiObjectTracker:
         and their measured boxes.
         """
         config = self.config
-        none = np.zeros(0, dtype=np.int64)
-        if not config.split_merged or ints.shape[0] < 2 or len(detections) == 0:
-            return none, none.copy(), np.zeros((0, 4))
+        none = _NO_ROWS, _NO_ROWS, _NO_BOXES
         fresh = (ints[:, _ID] > 0) & (ints[:, _MISSES] == 0)
         strong = detections.scores >= config.high_score
-        if fresh.sum() < 2 or not strong.any():
-            return none, none.copy(), np.zeros((0, 4))
+        if np.count_nonzero(fresh) < 2 or not strong.any():
+            return none
         inside = _inside_share(predicted, detections.boxes)
         inside *= fresh[:, None] & strong[None, :]
         if detections.classes is not None:
@@ -315,7 +326,7 @@ class MultiObjectTracker:
         held = inside[np.arange(blob.size), blob] >= config.merge_cover
         rows = np.nonzero(held)[0]
         if rows.size < 2:
-            return none, none.copy(), np.zeros((0, 4))
+            return none
         blob = blob[rows]
         # a box inside another member's (a fragment of the same object) is no member
         own = predicted[rows]
@@ -334,7 +345,7 @@ class MultiObjectTracker:
         group = count[blob] >= 2
         rows, blob, own = rows[group], blob[group], own[group]
         if rows.size == 0:
-            return none, none.copy(), np.zeros((0, 4))
+            return none
         return rows, blob, _share_of_blob(own, detections.boxes, blob)
 
     @staticmethod
@@ -387,6 +398,11 @@ class MultiObjectTracker:
             classes=ints[rows, _CLASS],
             detections=detection_of_track[rows],
         )
+
+
+def _empty_frame(frame: int) -> TrackFrame:
+    """A frame without tracks."""
+    return TrackFrame(frame, _NO_ROWS, _NO_BOXES, _NO_SCORES, _NO_ROWS, _NO_ROWS)
 
 
 def _inside_share(boxes: FloatArray, containers: FloatArray) -> FloatArray:
