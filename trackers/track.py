@@ -209,7 +209,7 @@ class MultiObjectTracker:
             self._frame += 1
             return _empty_frame(self._frame - 1)
         kalman.predict(floats, config.noise)
-        members = measured = _NO_ROWS
+        members, measured = _NO_ROWS, _NO_BOXES
         if ints.shape[0] and len(detections):
             predicted = cxcywh_to_xyxy(floats[:, kalman.POSITION])
             if config.split_merged and ints.shape[0] > 1:
