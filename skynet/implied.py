@@ -90,23 +90,19 @@ class ImpliedCameras:
         ends = self._ends(left, entered)
         if ends.start.size == 0 or ends.end.size == 0:
             return []
-        att = self.attachment
         quickest, path = self._quickest(ends, budget)
         if not np.isfinite(quickest):
             return []
         own = {left.camera_id, entered.camera_id}
-        order: list[str] = []
-        for camera in self._on_ends(ends, direct=path is None):
-            if camera not in own and camera not in order:
-                order.append(camera)
-        if path is not None:
-            for edge in path.tolist():
-                for camera in att.cameras_of(edge):
-                    if camera in own or camera in order:
-                        continue
-                    if not np.isfinite(self._quickest(ends, budget, barred=camera)[0]):
-                        order.append(camera)
-        return order
+        first, last = self._on_ends(ends, direct=path is None)
+        middle: list[str] = []
+        for edge in [] if path is None else path.tolist():
+            for camera in self.attachment.cameras_of(edge):
+                if camera in own or camera in middle or camera in first or camera in last:
+                    continue
+                if not np.isfinite(self._quickest(ends, budget, barred=camera)[0]):
+                    middle.append(camera)
+        return [c for c in dict.fromkeys(first + middle + last) if c not in own]
 
     def _ends(self, left: Visit, entered: Visit) -> _Ends:
         """The trip starts on the exit edge when known (else any edge the camera watches)."""
@@ -121,27 +117,27 @@ class ImpliedCameras:
 
         return _Ends(rows(left), rows(entered))
 
-    def _on_ends(self, ends: _Ends, *, direct: bool) -> list[str]:
+    def _on_ends(self, ends: _Ends, *, direct: bool) -> tuple[list[str], list[str]]:
         """Cameras on the stretches the trip cannot avoid at either end: ahead of the first
         view on its exit edge and before the last view on its entry edge (each only when
         that edge is known, one pair); on one edge between the two when the trip is direct."""
         att = self.attachment
-        out: list[str] = []
+
+        def ids(mask: NDArray[np.bool_]) -> list[str]:
+            return [str(att.camera_ids[c]) for c in att.camera[mask][np.argsort(att.start_m[mask])]]
+
+        first: list[str] = []
+        last: list[str] = []
         if ends.start.size == 1:
             edge, end_m = int(att.edge[ends.start[0]]), float(att.end_m[ends.start[0]])
             ahead = (att.edge == edge) & (att.end_m > end_m)
             if direct and ends.end.size == 1:
                 ahead &= att.start_m < float(att.start_m[ends.end[0]])
-            out += [
-                str(att.camera_ids[c]) for c in att.camera[ahead][np.argsort(att.start_m[ahead])]
-            ]
+            first = ids(ahead)
         if ends.end.size == 1 and not direct:
             edge, start_m = int(att.edge[ends.end[0]]), float(att.start_m[ends.end[0]])
-            before = (att.edge == edge) & (att.start_m < start_m)
-            out += [
-                str(att.camera_ids[c]) for c in att.camera[before][np.argsort(att.start_m[before])]
-            ]
-        return out
+            last = ids((att.edge == edge) & (att.start_m < start_m))
+        return first, last
 
     def _quickest(
         self, ends: _Ends, budget: float, barred: str | None = None

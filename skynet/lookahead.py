@@ -3,20 +3,23 @@
 The frontier ranks the cameras most likely to show the target *next*. A
 farther camera can settle more: if the target is found there, every camera
 the two sightings force in between (``skynet.implied``) is settled unopened.
-So a choice is scored as the chance of finding the target there times the
-cameras it would settle (itself and those a find would imply):
+So every choice is scored alike, as the chance of finding the target there
+times the cameras it would settle (itself and those a find would imply):
 
+* the frontier's most likely next camera (its share among the online
+  cameras not opened yet; settles itself);
 * onward from the latest sighting: every camera by its chance of being
-  passed at all on the way on (``skynet.onward``), the cameras it would imply
-  read at the time the target would reach it at the trail's pace (the least
-  ratio of a found leg's gap to its free-flow time); where all ways converge
-  far ahead, one opening there settles the whole stretch;
-* back in a gap between two sightings whose route is not forced: the cameras
-  the target could have passed in the time (reached from the earlier one and
-  reaching the later one), by their frontier shares from the earlier one
-  weighed down by the detour they need, among those and the later sighting
-  itself (the chance that no camera lies between). Gaps come first: their
-  candidates are few, while onward ones never run out.
+  passed at all on the way on (``skynet.onward``), with the cameras a find
+  there would imply, read at the time the target would reach it at the
+  trail's pace (the median ratio of a found leg's gap to its free-flow
+  time); where all ways converge far ahead, one opening there settles the
+  whole stretch;
+* back in a gap between two sightings whose route is not forced: the
+  cameras the target could have passed in the time (reached from the
+  earlier one and reaching the later one), by their frontier shares from
+  the earlier one weighed down by the detour they need, among those and the
+  later sighting itself (the chance that no camera lies between), each with
+  what a find there would imply on either side of it.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ MAX_EXACT_GAP: Final = 10
 PRIOR_PACE: Final = 1.25
 #: Candidates read from each frontier ranking.
 RANKED: Final = 40
+#: Free-flow seconds a found leg needs to be read for the pace (short ones are noise).
+MIN_LEG_S: Final = 30.0
 #: Slowest pace (gap over free-flow time) a found leg is read as.
 MAX_PACE: Final = 3.0
 
@@ -81,7 +86,11 @@ class Lookahead:
 
     @classmethod
     def over(
-        cls, frontier: FrontierModel, *, skip_ahead: bool = True, gaps_first: bool = False
+        cls,
+        frontier: FrontierModel,
+        *,
+        skip_ahead: bool = True,
+        gaps_first: bool = False,
     ) -> Lookahead:
         """The planner over the frontier model's world."""
         implied = ImpliedCameras(frontier.network, frontier.attachment)
@@ -118,13 +127,15 @@ class Lookahead:
         )
 
     def pace(self, ordered: Sequence[Sighting]) -> float:
-        """The trail's pace: least gap over free-flow time of a found leg (1 with none)."""
+        """The trail's pace: the median gap over free-flow time of the found legs that take
+        ``MIN_LEG_S`` or more at free flow (``PRIOR_PACE`` with none)."""
         ratios = []
         for earlier, later in itertools.pairwise(ordered):
             quickest = self._reach_from(earlier.camera_id).get(later.camera_id)
-            if quickest and quickest > 0.0 and later.camera_id != earlier.camera_id:
+            if quickest is not None and quickest >= MIN_LEG_S:
                 ratios.append((later.t_in - earlier.t_out) / quickest)
-        return min(max(min(ratios, default=PRIOR_PACE), 1.0), MAX_PACE)
+        pace = float(np.median(ratios)) if ratios else PRIOR_PACE
+        return min(max(pace, 1.0), MAX_PACE)
 
     def settled_between(self, earlier: Sighting, later: Sighting) -> list[str]:
         """Cameras the two sightings force (cached)."""
@@ -159,28 +170,23 @@ class Lookahead:
         )
         rows = np.flatnonzero(usable)
         if rows.size == 0:
-            return []
+            return nearest
         chance, seconds = way.chance[rows], way.seconds[rows]
-        # a camera a find at X implies is on every way to X: passed at least as often, sooner
-        bound = chance * (
-            1
-            + ((chance[None, :] >= chance[:, None]) & (seconds[None, :] < seconds[:, None])).sum(
-                axis=1
-            )
-        )
+        # a camera a find at X implies is on every way to X in the time: reached sooner
+        bound = chance * (1 + (seconds[None, :] < seconds[:, None]).sum(axis=1))
         start = Visit.leaving(last)
+        quickest = self._reach_from(last.camera_id)
         options: list[Opening] = list(nearest)
         best = max((o.value for o in nearest), default=0.0)
         for i in np.argsort(-bound, kind="stable")[:MAX_EXACT].tolist():
             if bound[i] <= best:
                 break
-            at = last.t_out + pace * float(seconds[i])
-            forced = self._forced_between(start, Visit(str(ids[rows[i]]), at))
-            settles = tuple(c for c in forced if c not in opened)
+            camera = str(ids[rows[i]])
+            soonest = quickest.get(camera, float(seconds[i]))
+            at = Visit(camera, last.t_out + pace * soonest, way.entry_edge[rows[i]] or None)
+            settles = tuple(c for c in self._forced_between(start, at) if c not in opened)
             end = min(last.t_out + MAX_SLOWDOWN * float(seconds[i]) + 60.0, now_s)
-            option = Opening(
-                str(ids[rows[i]]), last.t_out + float(seconds[i]), end, float(chance[i]), settles
-            )
+            option = Opening(camera, last.t_out + soonest, end, float(chance[i]), settles)
             options.append(option)
             best = max(best, option.value)
         return options
@@ -223,10 +229,16 @@ class Lookahead:
         if total <= 0:
             return []
         gap = (earlier.id, later.id)
-        return [
-            Opening(c.camera_id, c.window_start_s, c.window_end_s, w / total, (), gap)
-            for c, w in inside
-        ]
+        options = []
+        for camera, weight in sorted(inside, key=lambda x: -x[1])[:MAX_EXACT_GAP]:
+            at = earlier.t_out + camera.free_flow_s * self.pace_of
+            before_it = self._forced_between(Visit.leaving(earlier), Visit(camera.camera_id, at))
+            after_it = self._forced_between(Visit(camera.camera_id, at), Visit.entering(later))
+            either = dict.fromkeys(before_it + after_it)
+            settles = tuple(c for c in either if c not in opened and c not in forced)
+            window = (camera.window_start_s, camera.window_end_s)
+            options.append(Opening(camera.camera_id, *window, weight / total, settles, gap))
+        return options
 
     def _candidates(
         self,

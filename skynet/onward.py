@@ -3,7 +3,8 @@
 The frontier asks which camera shows the target *next*; to skip ahead one
 needs the chance that it passes a camera *at all*. Here every road junction
 within reach (the horizon, at free flow, past at most ``MAX_PASSED`` watched
-roads) is a place the target may be heading for, all equally likely, and it
+roads) is a place the target may be heading for, a nearer one likelier
+(``DESTINATION_SCALE_S``), and it
 drives there the frontier's way round: past the fewest watched roads, then
 the quickest, from where it left the last view (along its exit edge, so the
 way it was heading counts). A camera's chance is the share of those places
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,18 +29,24 @@ from skynet._anchors import edge_rows_by_label
 from skynet.errors import BadInputError
 from skynet.frontier import MAX_PASSED, PENALTY_S
 from skynet.implied import RoadGraph, road_graph, search
-from skynet.roads.cameras import CameraAttachment
+from skynet.roads.cameras import CameraAttachment, edge_label
 from skynet.roads.network import RoadNetwork
+
+#: Free-flow seconds over which a place's chance of being where the target is heading
+#: falls by e (nearer places are likelier goals; the rest of an escape is unknown).
+DESTINATION_SCALE_S: Final = 600.0
 
 FloatArray = NDArray[np.float64]
 
 
 @dataclass(frozen=True, eq=False)
 class Onward:
-    """Per registry camera: the chance the target passes it, and the free-flow seconds to it."""
+    """Per registry camera: the chance the target passes it, the free-flow seconds to it on
+    the way round, and the directed edge (``u-v-key``) it is reached on ("" if unreached)."""
 
     chance: FloatArray
     seconds: FloatArray
+    entry_edge: list[str]
 
 
 @dataclass(eq=False)
@@ -49,6 +57,7 @@ class OnwardModel:
     attachment: CameraAttachment
     horizon_s: float
     miss_probability: float = 0.15
+    destination_scale_s: float = DESTINATION_SCALE_S
     _graph: RoadGraph | None = None
     _watch: NDArray[np.bool_] | None = None
 
@@ -72,10 +81,10 @@ class OnwardModel:
         )
         budget = MAX_PASSED * PENALTY_S + self.horizon_s
         cost, before = search(graph.matrix, edges.v[edge], to_head, budget)
-        passed = np.floor(cost / PENALTY_S)
-        reach = np.where(
-            cost - passed * PENALTY_S <= self.horizon_s, cost - passed * PENALTY_S, np.inf
-        )
+        reach = np.full(cost.shape, np.inf)  # seconds on the way round, past the penalties
+        finite = np.isfinite(cost)
+        reach[finite] = cost[finite] - np.floor(cost[finite] / PENALTY_S) * PENALTY_S
+        reach[reach > self.horizon_s] = np.inf
         passes = self._passes(reach, cost, before)
         cameras = att.camera_ids.shape[0]
         ahead = np.zeros(cameras, dtype=bool)  # farther along the exit edge: always passed
@@ -83,6 +92,7 @@ class OnwardModel:
             on = (att.edge == edge[0]) & (att.end_m > att.end_m[mine[0]])
             ahead[att.camera[on]] = True
         weight = np.isfinite(reach).astype(np.float64)
+        weight[weight > 0] = np.exp(-reach[weight > 0] / self.destination_scale_s)
         behind = np.asarray(att.camera_rows(list(empty)), dtype=np.intp)
         behind = behind[behind >= 0]
         if behind.size:
@@ -99,9 +109,14 @@ class OnwardModel:
             att.start_m / edges.length[att.edge], 0.0, 1.0
         )
         np.minimum.at(seconds, att.camera, at)
+        first = np.lexsort((at, att.camera))  # each camera's soonest pair first
+        lead = first[np.concatenate([[True], att.camera[first][1:] != att.camera[first][:-1]])]
+        entry = [""] * cameras
+        for pair in lead[np.isfinite(at[lead])].tolist():
+            entry[int(att.camera[pair])] = edge_label(self.network.edge_ids[int(att.edge[pair])])
         if chance.size:
             chance[own] = 0.0
-        return Onward(chance if chance.size else np.zeros(cameras), seconds)
+        return Onward(chance if chance.size else np.zeros(cameras), seconds, entry)
 
     def _passes(self, reach: FloatArray, cost: FloatArray, before: NDArray[np.int32]) -> csr_matrix:
         """Node × camera: whether the quickest way to the node passes a road the camera
