@@ -35,8 +35,6 @@ def world() -> tuple[RoadNetwork, FrontierModel]:
     return network, FrontierModel(network, registry, attachment, horizon_s=1800.0)
 
 
-
-
 def leg(gap_s: float) -> tuple[Visit, Visit]:
     return Visit("a", 0.0, "A-B-0"), Visit("d", gap_s, "C-D-0")
 
