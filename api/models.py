@@ -283,14 +283,34 @@ class FrontierCameraDoc(BaseModel):
     reason: str
 
 
+class ImpliedCameraDoc(BaseModel):
+    """A camera the target must have passed between two of its sightings (no need to open)."""
+
+    camera_id: str
+    after_sighting_id: str
+    before_sighting_id: str
+
+
+class OpenFirstDoc(BaseModel):
+    """The camera that settles the most of the trail per opening, and what a find settles."""
+
+    camera_id: str
+    open_from: datetime
+    open_until: datetime
+    chance: float
+    settles: list[str]
+
+
 class FrontierDoc(BaseModel):
-    """The cameras to open next for a target, best first."""
+    """The cameras to open next for a target, best first, and those already implied."""
 
     target_id: str
     audit_id: int
     last_sighting: SightingDoc
     reviewed_cameras: int
     cameras: list[FrontierCameraDoc]
+    implied_cameras: list[ImpliedCameraDoc] = []
+    open_first: OpenFirstDoc | None = None
 
 
 class WatchIn(BaseModel):

@@ -2,7 +2,11 @@
 
 Each camera opened is recorded with the target (searched up to when, and the
 sighting found if the target was there). The frontier is always ranked from
-the target's latest sighting with every recorded review as evidence; a found
+the target's latest sighting with every recorded review as evidence, and
+lists the cameras the target's sightings already imply (``skynet.implied``:
+passed for certain, their footage need not be opened) and the one camera to
+open first (``skynet.lookahead``: the most of the trail settled per opening,
+which may be the far end of a stretch the target must pass); a found
 sighting is followed in its turn and its timeline merged into the target's,
 whose route is then reconstructed again. Every step is audited under the
 case and reason given.
@@ -10,6 +14,7 @@ case and reason given.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,20 +22,35 @@ from skynet.audit import AuditLog, Purpose
 from skynet.cases import CaseStore, StoredTarget
 from skynet.errors import BadInputError, NotFoundError
 from skynet.frontier import FrontierCamera
+from skynet.implied import ImpliedCameras
 from skynet.investigate import Investigation, TargetResult
+from skynet.lookahead import Lookahead, Opening
 from skynet.timeline import ChainEnd, Timeline, TimelineEntry
 from trackers.sighting import Sighting
 
 
 @dataclass(frozen=True)
+class ImpliedCamera:
+    """A camera the target must have passed between two of its sightings: its footage
+    need not be opened (every route that fits the gap passes it)."""
+
+    camera_id: str
+    after_id: str
+    before_id: str
+
+
+@dataclass(frozen=True)
 class FrontierResult:
-    """The ranked cameras to open, and the sighting they are ranked from."""
+    """The ranked cameras to open, the sighting they are ranked from, and the cameras the
+    target's sightings already imply (passed for certain, no need to open)."""
 
     target_id: str
     audit_id: int
     last: Sighting
     cameras: list[FrontierCamera]
     reviewed: int
+    implied: tuple[ImpliedCamera, ...] = ()
+    open_first: Opening | None = None
 
 
 def case_target(cases: CaseStore, purpose: Purpose, key: str) -> StoredTarget:
@@ -94,7 +114,25 @@ def next_cameras(
         limit=limit,
         unreviewed_only=True,
     )
-    return FrontierResult(key, audit_id, last, ranked, len(reviewed))
+    implied = implied_cameras(investigation, timeline_of)
+    opened = set(reviewed) | {s.camera_id for s in sightings}
+    first = Lookahead.over(investigation.frontier).next_opening(
+        timeline_of, reviewed=reviewed, opened=opened, now_s=max(now_s, last.t_out)
+    )
+    return FrontierResult(key, audit_id, last, ranked, len(reviewed), implied, first)
+
+
+def implied_cameras(
+    investigation: Investigation, sightings: Sequence[Sighting]
+) -> tuple[ImpliedCamera, ...]:
+    """Cameras forced between each two consecutive sightings (in time) of one target."""
+    forced = ImpliedCameras(investigation.network, investigation.attachment)
+    ordered = sorted(sightings, key=lambda s: (s.t_in, s.t_out))
+    out: list[ImpliedCamera] = []
+    for earlier, later in itertools.pairwise(ordered):
+        if later.t_in > earlier.t_out and later.camera_id != earlier.camera_id:
+            out += [ImpliedCamera(c, earlier.id, later.id) for c in forced.between(earlier, later)]
+    return tuple(out)
 
 
 def came_from(timeline: Timeline) -> str | None:

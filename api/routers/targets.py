@@ -21,6 +21,8 @@ from api.models import (
     FoundIn,
     FrontierCameraDoc,
     FrontierDoc,
+    ImpliedCameraDoc,
+    OpenFirstDoc,
     ReviewIn,
     RouteDoc,
     SightingDoc,
@@ -126,6 +128,21 @@ def frontier(
             )
             for c in result.cameras
         ],
+        implied_cameras=[
+            ImpliedCameraDoc(
+                camera_id=i.camera_id, after_sighting_id=i.after_id, before_sighting_id=i.before_id
+            )
+            for i in result.implied
+        ],
+        open_first=None
+        if result.open_first is None
+        else OpenFirstDoc(
+            camera_id=result.open_first.camera_id,
+            open_from=utc(result.open_first.window_start_s),
+            open_until=utc(result.open_first.window_end_s),
+            chance=result.open_first.chance,
+            settles=list(result.open_first.settles),
+        ),
     )
 
 

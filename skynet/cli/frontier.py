@@ -57,7 +57,12 @@ def frontier_command(
 
     Ranked from the target's latest sighting: every camera it could reach in
     time, nearer first, weighed down by each reviewed camera on the way that
-    saw nothing. Mark what you opened with --reviewed (nothing there) or
+    saw nothing. Cameras the target's sightings already imply (every route
+    that fits between two of them passes the camera) are listed as passed
+    for certain: no need to open them. "Open first" names the camera that
+    settles the most of the trail per opening: often the next one, sometimes
+    the far end of a stretch the target must pass (a find there settles the
+    cameras before it). Mark what you opened with --reviewed (nothing there) or
     --found (the sighting you found: it is followed and merged into the
     target, and its route reconstructed again); the list updates. Audited
     under --case and --reason.
@@ -97,6 +102,18 @@ def frontier_json(result: FrontierResult) -> dict[str, Any]:
             "t_out": result.last.t_out,
         },
         "reviewed_cameras": result.reviewed,
+        "implied_cameras": [
+            {"camera_id": i.camera_id, "between": [i.after_id, i.before_id]} for i in result.implied
+        ],
+        "open_first": None
+        if result.open_first is None
+        else {
+            "camera_id": result.open_first.camera_id,
+            "window_start_s": result.open_first.window_start_s,
+            "window_end_s": result.open_first.window_end_s,
+            "chance": result.open_first.chance,
+            "settles": list(result.open_first.settles),
+        },
         "cameras": [
             {
                 "camera_id": c.camera_id,
@@ -119,6 +136,17 @@ def _print(result: FrontierResult, utc_offset: float) -> None:
         f"{format_time(last.t_out, utc_offset, timespec='seconds')}; "
         f"{result.reviewed} cameras reviewed (audit #{result.audit_id})"
     )
+    if result.implied:
+        names = ", ".join(dict.fromkeys(i.camera_id for i in result.implied))
+        stdout.print(f"passed for certain between its sightings (no need to open): {names}")
+    first = result.open_first
+    if first is not None:
+        also = f"; a find there also settles {', '.join(first.settles)}" if first.settles else ""
+        stdout.print(
+            f"open first: {first.camera_id} from "
+            f"{format_time(first.window_start_s, utc_offset, timespec='seconds')} "
+            f"({first.chance:.0%} likely to hold the target{also})"
+        )
     if not result.cameras:
         stdout.print("no camera left to open within reach by --now")
         return

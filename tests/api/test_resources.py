@@ -100,6 +100,12 @@ def test_target_timeline_route_and_frontier(served: Served, target_id: str) -> N
     ).json()  # fmt: skip
     assert frontier["last_sighting"]["id"] in found
     assert len(frontier["cameras"]) >= 1 and frontier["cameras"][0]["reason"]
+    listed = served.client.get("/cameras", headers=served.auth(Role.wall)).json()
+    cameras = {f["id"] for f in listed["features"]}
+    implied = frontier["implied_cameras"]  # passed between two of its sightings, never opened
+    assert all(i["after_sighting_id"] in found and i["camera_id"] in cameras for i in implied)
+    first = frontier["open_first"]
+    assert first is None or first["camera_id"] not in {frontier["last_sighting"]["camera_id"]}
     actions = [e.action for e in AuditLog(served.db).entries(CASE) if e.subject == target_id]
     assert {"timeline", "route", "frontier"} <= set(actions)
 

@@ -74,6 +74,18 @@ def test_frontier_points_at_the_next_camera_and_follows_what_is_found(
     assert following.camera_id in ranked  # the camera the target passed next is listed
     last = first["last_sighting"]
     assert isinstance(last, dict) and last["camera_id"] == truth[SEEN - 1].camera_id
+    # what the found sightings imply lies between two of them; the camera to open first
+    # is a camera not opened yet, and a find there settles only cameras not opened either
+    implied = first["implied_cameras"]
+    listed = tracked["sightings"]
+    assert isinstance(listed, list) and isinstance(implied, list)
+    found_ids = {s["id"] for s in listed}
+    assert all(set(i["between"]) <= found_ids for i in implied)
+    opening = first["open_first"]
+    assert isinstance(opening, dict)
+    seen_cameras = {t.camera_id for t in truth[:SEEN]}
+    assert opening["camera_id"] not in seen_cameras
+    assert not set(opening["settles"]) & seen_cameras
 
     # the investigator opens the best-ranked wrong camera: nothing there
     wrong = next(c for c in ranked if c != following.camera_id)
