@@ -110,6 +110,8 @@ def project_boxes(
     corners = centre[:, None, :] + offsets
     pixels, depth = projector.project(corners)
     keep = (depth.min(axis=1) > NEAR_M) & _overlaps_image(pixels, projector)
+    if not keep.any():
+        return _NO_BOXES  # nothing in the picture: half the frames of a recorded clip
     order = np.argsort(-depth.mean(axis=1)[keep], kind="stable")
     rows = np.flatnonzero(keep)[order]
     corners = corners[rows]
@@ -139,6 +141,27 @@ def project_boxes(
         glazed=_GLAZED[states.class_code[rows]] & visible[:, :4],
         glass_colour=glass,
     )
+
+
+def _no_boxes() -> Boxes:
+    """The boxes of a picture with no vehicle: every field empty, typed as when full."""
+    real, whole = np.empty((0,), dtype=np.float64), np.empty((0,), dtype=np.intp)
+    return Boxes(
+        rows=whole,
+        corners_px=real.reshape(0, 8, 2),
+        corners_world=real.reshape(0, 8, 3),
+        depth=real,
+        visible_faces=np.empty((0, 5), dtype=bool),
+        face_colour=real.reshape(0, 5, 3),
+        axes=real.reshape(0, 3, 3),
+        corners_fixed=np.empty((0, 8, 2), dtype=np.int32),
+        windows_fixed=np.empty((0, 4, 4, 2), dtype=np.int32),
+        glazed=np.empty((0, 4), dtype=bool),
+        glass_colour=real.reshape(0, 3),
+    )
+
+
+_NO_BOXES: Final = _no_boxes()
 
 
 def _window_quads(corners: FloatArray) -> FloatArray:
@@ -195,6 +218,8 @@ def in_image_bbox(boxes: Boxes, width: int, height: int) -> FloatArray:
     the truck does not cover. So those boxes (only those: inside the image
     the two agree) get the bounds of their convex hull clipped to the image.
     """
+    if len(boxes) == 0:
+        return np.empty((0, 4), dtype=np.float64)
     bbox = boxes.bbox
     clipped = bbox.copy()
     clipped[:, [0, 2]] = clipped[:, [0, 2]].clip(0.0, width)

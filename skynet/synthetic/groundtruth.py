@@ -45,6 +45,8 @@ def mot_rows(
     if frame.visible_px is None:
         msg = "ground truth needs frames rendered with labels=True"
         raise BadInputError(msg, field="labels")
+    if frame.ids.size == 0:
+        return np.empty((0, len(MOT_COLUMNS)), dtype=np.float64)
     tall = (frame.boxes[:, 3] - frame.boxes[:, 1]) >= min_height_px
     shown = (frame.visible_px > 0) & tall
     boxes = frame.boxes[shown]

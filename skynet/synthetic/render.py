@@ -140,7 +140,6 @@ class CameraRenderer:
         )
         self._sprites = GlareSprites.build() if night else None
         self._watched: NDArray[np.int64] | None = None
-        self._no_boxes: Boxes | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -169,17 +168,12 @@ class CameraRenderer:
         """
         image = self.background.copy()
         states = self._within_range(states)
-        if len(states) == 0 and self._no_boxes is not None:
-            boxes = self._no_boxes  # half the frames of motion-triggered clips show no one
-        else:
-            boxes = project_boxes(
-                states,
-                self.projector,
-                brightness=self.gain * (NIGHT_BODY_LIGHT if self.night else 1.0),
-                haze_bgr=NIGHT_HAZE_BGR if self.night else DAY_HAZE_BGR,
-            )
-            if len(states) == 0:
-                self._no_boxes = boxes
+        boxes = project_boxes(
+            states,
+            self.projector,
+            brightness=self.gain * (NIGHT_BODY_LIGHT if self.night else 1.0),
+            haze_bgr=NIGHT_HAZE_BGR if self.night else DAY_HAZE_BGR,
+        )
         mask = np.zeros(image.shape[:2], dtype=np.uint16) if labels else None
         if self.night and self._sprites is not None and len(boxes):
             draw_beams(image, boxes, self.projector)
