@@ -27,7 +27,7 @@ from scipy.sparse import csr_matrix
 
 from skynet._anchors import edge_rows_by_label
 from skynet.errors import BadInputError
-from skynet.frontier import MAX_PASSED, PENALTY_S
+from skynet.frontier import MAX_PASSED, PENALTY_S, TURN_BACK
 from skynet.implied import RoadGraph, road_graph, search
 from skynet.roads.cameras import CameraAttachment, edge_label
 from skynet.roads.network import RoadNetwork
@@ -62,10 +62,16 @@ class OnwardModel:
     _watch: NDArray[np.bool_] | None = None
 
     def onward(
-        self, from_camera: str, exit_edge: str | None = None, *, empty: Collection[str] = ()
+        self,
+        from_camera: str,
+        exit_edge: str | None = None,
+        *,
+        empty: Collection[str] = (),
+        came_from: str | None = None,
     ) -> Onward:
         """Chance and free-flow time of each camera on the way on from ``from_camera``'s view;
-        ``empty``: cameras opened that held no target."""
+        ``empty``: cameras opened that held no target; ``came_from``: the camera of the
+        sighting before (places back through it weigh ``TURN_BACK``, as in the frontier)."""
         att, edges = self.attachment, self.network.edges
         graph = self._road_graph()
         mine = att.pairs_of(from_camera)
@@ -99,6 +105,9 @@ class OnwardModel:
             silent = np.asarray(passes[:, behind].sum(axis=1)).ravel()
             silent = silent + ahead[behind].sum()
             weight *= self.miss_probability**silent
+        back = att.camera_rows([came_from])[0] if came_from is not None else -1
+        if back >= 0:
+            weight *= np.where(np.asarray(passes[:, back].todense()).ravel() > 0, TURN_BACK, 1.0)
         total = weight.sum()
         chance = np.asarray(passes.T @ weight).ravel() / total if total > 0 else weight[:0]
         if chance.size:
