@@ -79,6 +79,9 @@ def test_the_way_on_passes_the_unavoidable_cameras(
     assert way.chance[rows["a"]] == 0.0
     empty = onward.onward("a", "A-B-0", empty=["c"])
     assert empty.chance[rows["d"]] < way.chance[rows["d"]]  # c saw nothing: d is less likely
+    turned = onward.onward("m", "C-B-0", came_from="a")
+    plain = onward.onward("m", "C-B-0")
+    assert turned.chance[rows["a"]] < plain.chance[rows["a"]]  # places back past a weigh less
 
 
 def sighting(sighting_id: str, camera_id: str, t: float, edge: str) -> Sighting:
