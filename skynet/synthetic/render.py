@@ -249,17 +249,15 @@ def in_view(
     states: VehicleStates,
     *,
     max_range_m: float = MAX_RANGE_M,
+    projector: Projector | None = None,
 ) -> NDArray[np.bool_]:
     """Which vehicles a camera's picture shows (some of their box in the image, in range).
 
     Occlusion is ignored; nothing is drawn, so this is cheap enough to ask of
-    every camera along a route (e.g. which cameras saw the escape).
+    every camera along a route (e.g. which cameras saw the escape). Pass the
+    camera's ``projector`` (:func:`camera_projector`) when asking many times.
     """
-    homography = camera.homography_matrix
-    if homography is None:
-        msg = "the camera has no homography"
-        raise BadInputError(msg, record=camera.id, field="homography")
-    projector = Projector.from_homography(homography, camera.image_width, camera.image_height)
+    projector = projector or camera_projector(camera)
     centre = projector.centre
     near = np.hypot(states.x - centre[0], states.y - centre[1]) <= max_range_m
     rows = np.flatnonzero(near)
@@ -267,6 +265,15 @@ def in_view(
     shown = np.zeros(len(states), dtype=bool)
     shown[rows[project_boxes(subset, projector).rows]] = True
     return shown
+
+
+def camera_projector(camera: Camera) -> Projector:
+    """The projection of a camera's own picture (its homography's image size)."""
+    homography = camera.homography_matrix
+    if homography is None:
+        msg = "the camera has no homography"
+        raise BadInputError(msg, record=camera.id, field="homography")
+    return Projector.from_homography(homography, camera.image_width, camera.image_height)
 
 
 def passages_in_view(
@@ -285,6 +292,7 @@ def passages_in_view(
     """
     reach = shapely.Point(position).buffer(MAX_RANGE_M + 20.0)
     edges = traffic.streets.edges_near(reach)
+    projector = camera_projector(camera)
     for vehicle in traffic.vehicles_on_edges(edges, start, end).tolist():
         route = traffic.route(vehicle)
         near = np.isin(route.edges, edges)
@@ -293,7 +301,7 @@ def passages_in_view(
         if t1 <= t0:
             continue
         on_road, states = traffic.trajectory(vehicle, np.arange(t0, t1 + step_s, step_s))
-        yield vehicle, on_road, states, in_view(camera, states)
+        yield vehicle, on_road, states, in_view(camera, states, projector=projector)
 
 
 def _silhouette_pixels(boxes: Boxes, width: int, height: int) -> NDArray[np.int64]:
