@@ -98,31 +98,36 @@ def test_protocol_scores_the_truth_perfectly_and_ignores_dont_care(harness: Modu
 
 
 def test_day_tracking_finds_the_vehicles(results: dict[str, dict[str, float]]) -> None:
-    """Regression floor, below the issue's target (measured: MOTA 0.66-0.77, IDF1 0.78-0.82)."""
+    """Regression floor, below the issue's target (measured: MOTA 0.89 and 0.66, IDF1 0.85 and
+    0.82; 0.77 and 0.65, IDF1 0.79 and 0.81, before merged blobs were shared among their tracks
+    and the smallest box went down to the protocol's don't-care height)."""
     for cid in ("J0002-W", "V04-E3"):
         day = results[f"day {cid}"]
-        assert day["mota"] >= 0.55, cid
-        assert day["idf1"] >= 0.7, cid
+        assert day["mota"] >= 0.6, cid
+        assert day["idf1"] >= 0.75, cid
         assert day["recall"] >= 0.7, cid
+    assert results["day J0002-W"]["mota"] >= 0.8
 
 
 def test_night_tracking_follows_the_vehicles(results: dict[str, dict[str, float]]) -> None:
-    """Regression floor (measured: MOTA 0.57 and -0.04, IDF1 0.66 and 0.38; the dense V04-E3
-    clip loses dark bodies to the night darkening threshold, which the 12-clip sweep favours:
-    with the day's threshold V04-E3 keeps IDF1 0.50 at MOTA -0.01, J0002-W falls to 0.47;
-    before the detector's night mode, beams and glare in the boxes: MOTA -1.45 to -1.25)."""
+    """Regression floor (measured: MOTA 0.60 and 0.03, IDF1 0.66 and 0.46; 0.57 and -0.04,
+    IDF1 0.66 and 0.38 before the night boxes were drawn around body pixels and cut into the
+    headlights' glare; the dense V04-E3 clip loses dark bodies to the night darkening
+    threshold, which the 12-clip sweep favours: with the day's threshold V04-E3 kept IDF1 0.50
+    at MOTA -0.01, J0002-W fell to 0.47; before the detector's night mode, beams and glare in
+    the boxes: MOTA -1.45 to -1.25)."""
     for cid in ("J0002-W", "V04-E3"):
         night = results[f"night {cid}"]
-        assert night["mota"] >= -0.25, cid
-        assert night["idf1"] >= 0.3, cid
-    assert results["night J0002-W"]["mota"] >= 0.4
+        assert night["mota"] >= -0.15, cid
+        assert night["idf1"] >= 0.35, cid
+    assert results["night J0002-W"]["mota"] >= 0.45
 
 
 @pytest.mark.xfail(
     reason="issue 4 targets (day MOTA/IDF1 >= 0.85, night MOTA >= 0.70) not met by the motion "
-    "detector: measured here day MOTA/IDF1 0.77/0.79 (J0002-W) and 0.65/0.81 (V04-E3), night "
-    "MOTA 0.57 and -0.04; on 3 seeds x 4 cameras (benchmarks/eval_tracking.py --vehicles 800) "
-    "day MOTA 0.81 / IDF1 0.88, night MOTA 0.56 / IDF1 0.74 (object-weighted)",
+    "detector: measured here day MOTA/IDF1 0.89/0.85 (J0002-W) and 0.66/0.82 (V04-E3), night "
+    "MOTA 0.60 and 0.03; on 3 seeds x 4 cameras (benchmarks/eval_tracking.py --vehicles 800) "
+    "day MOTA 0.81 / IDF1 0.89, night MOTA 0.61 / IDF1 0.76 (object-weighted)",
     strict=True,
 )
 def test_issue_targets(results: dict[str, dict[str, float]]) -> None:

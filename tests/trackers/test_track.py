@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from skynet.errors import BadInputError
+from trackers.association import iou_matrix
 from trackers.boxes import Detections
 from trackers.track import MultiObjectTracker, TrackerConfig, TrackFrame
 
@@ -103,6 +104,71 @@ def test_crossing_targets_keep_their_identities() -> None:
     assert sorted(owner.values(), key=min) == [{0}, {1}]
 
 
+def _union(*boxes: np.ndarray) -> np.ndarray:
+    stacked = np.stack(boxes)
+    return np.concatenate([stacked[:, :2].min(axis=0), stacked[:, 2:].max(axis=0)])
+
+
+def test_a_merged_blob_is_shared_by_the_tracks_inside_it() -> None:
+    """Two vehicles in one lane close up, run as one motion blob, then part again.
+
+    With ``split_merged`` both keep their ids and follow their vehicles; without
+    it the blob goes to one track (stretched over both) and the other dies.
+    """
+    size_near, size_far = np.array([60.0, 50.0]), np.array([36.0, 30.0])
+
+    def far(frame: int) -> np.ndarray:
+        return box_at((300.0, 160.0 - 0.5 * frame), size_far)
+
+    def near(frame: int) -> np.ndarray:
+        # the gap to the far one's bottom closes, stays at -6 px (touching), then opens
+        gap = max(60.0 - 1.5 * frame, -6.0) if frame < 50 else -6.0 + 1.5 * (frame - 50)
+        top = far(frame)[3] + gap
+        return box_at((300.0, top + size_near[1] / 2), size_near)
+
+    def run(config: TrackerConfig) -> tuple[list[TrackFrame], list[int]]:
+        tracker = MultiObjectTracker(config)
+        tracker.step(frame_of())
+        outputs: list[TrackFrame] = []
+        merged_frames = []
+        for frame in range(70):
+            a, b = near(frame), far(frame)
+            if a[1] - b[3] < 4.0:  # touching: one blob
+                merged_frames.append(frame)
+                outputs.append(tracker.step(frame_of(_union(a, b))))
+            else:
+                outputs.append(tracker.step(frame_of(a, b)))
+        return outputs, merged_frames
+
+    outputs, merged = run(TrackerConfig(split_merged=True, report_coasting=0))
+    assert len(merged) >= 15
+    for frame in merged:
+        out = outputs[frame]
+        assert sorted(out.ids.tolist()) == [1, 2]
+        assert out.detections.tolist() == [0, 0]  # both share the one blob
+        order = np.argsort(out.boxes[:, 1])  # far (higher in the picture) first
+        truth = iou_matrix(out.boxes[order], np.stack([far(frame), near(frame)]))
+        assert np.diag(truth).min() >= 0.5, frame
+    after = outputs[merged[-1] + 5]
+    assert sorted(after.ids.tolist()) == [1, 2]  # apart again, same ids
+
+    plain, _ = run(TrackerConfig(report_coasting=0))
+    assert max(len(plain[frame]) for frame in merged[5:]) == 1
+
+
+def test_pieces_of_one_object_are_not_kept_apart_in_its_blob() -> None:
+    """Two halves of one box (stacked, same width) that join are not a merge of two objects."""
+    tracker = MultiObjectTracker(TrackerConfig(split_merged=True, report_coasting=0))
+    tracker.step(frame_of())
+    whole = box_at((300.0, 200.0), np.array([50.0, 80.0]))
+    top, bottom = whole.copy(), whole.copy()
+    top[3] = bottom[1] = 200.0
+    for _ in range(6):
+        tracker.step(frame_of(top, bottom))
+    outs = [tracker.step(frame_of(whole)) for _ in range(5)]
+    assert [len(out) for out in outs] == [1] * 5
+
+
 def test_low_score_boxes_extend_tracks_but_never_start_one() -> None:
     config = TrackerConfig(high_score=0.5, low_score=0.1, max_age=2)
     tracker = MultiObjectTracker(config)
@@ -176,6 +242,7 @@ def test_update_rejects_malformed_detections() -> None:
         ({"max_age": -1}, "max_age"),
         ({"min_hits": 0}, "min_hits"),
         ({"report_coasting": -1}, "report_coasting"),
+        ({"merge_cover": 1.5}, "merge_cover"),
     ],
 )
 def test_config_rejects_impossible_values(change: dict[str, float], field: str) -> None:
