@@ -23,7 +23,6 @@ from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import csr_matrix
 
 from skynet._anchors import edge_rows_by_label
 from skynet.errors import BadInputError
@@ -59,7 +58,6 @@ class OnwardModel:
     miss_probability: float = 0.15
     destination_scale_s: float = DESTINATION_SCALE_S
     _graph: RoadGraph | None = None
-    _watch: NDArray[np.bool_] | None = None
 
     def onward(
         self,
@@ -91,27 +89,27 @@ class OnwardModel:
         finite = np.isfinite(cost)
         reach[finite] = cost[finite] - np.floor(cost[finite] / PENALTY_S) * PENALTY_S
         reach[reach > self.horizon_s] = np.inf
-        passes = self._passes(reach, cost, before)
+        tree = self._tree(reach, cost, before)
         cameras = att.camera_ids.shape[0]
         ahead = np.zeros(cameras, dtype=bool)  # farther along the exit edge: always passed
         if mine.size == 1:
             on = (att.edge == edge[0]) & (att.end_m > att.end_m[mine[0]])
             ahead[att.camera[on]] = True
-        weight = np.isfinite(reach).astype(np.float64)
-        weight[weight > 0] = np.exp(-reach[weight > 0] / self.destination_scale_s)
+        weight = np.zeros_like(reach)
+        finite = np.isfinite(reach)
+        weight[finite] = np.exp(-reach[finite] / self.destination_scale_s)
         behind = np.asarray(att.camera_rows(list(empty)), dtype=np.intp)
         behind = behind[behind >= 0]
-        if behind.size:
-            silent = np.asarray(passes[:, behind].sum(axis=1)).ravel()
-            silent = silent + ahead[behind].sum()
+        if behind.size:  # each watched road of an empty camera on the way: a miss
+            silent = tree.down(self._roads_of(behind)) + ahead[behind].sum()
             weight *= self.miss_probability**silent
         back = att.camera_rows([came_from])[0] if came_from is not None else -1
         if back >= 0:
-            weight *= np.where(np.asarray(passes[:, back].todense()).ravel() > 0, TURN_BACK, 1.0)
+            through = tree.down(self._roads_of(np.array([back], dtype=np.intp)))
+            weight *= np.where(through > 0, TURN_BACK, 1.0)
         total = weight.sum()
-        chance = np.asarray(passes.T @ weight).ravel() / total if total > 0 else weight[:0]
-        if chance.size:
-            chance[ahead] = 1.0
+        chance = self._mass(tree, tree.up(weight)) / total if total > 0 else np.zeros(cameras)
+        chance[ahead] = 1.0
         own = att.camera_rows([from_camera])[0]
         seconds = np.full(cameras, np.inf)
         at = reach[edges.u[att.edge]] + edges.travel_time[att.edge] * np.clip(
@@ -123,45 +121,101 @@ class OnwardModel:
         entry = [""] * cameras
         for pair in lead[np.isfinite(at[lead])].tolist():
             entry[int(att.camera[pair])] = edge_label(self.network.edge_ids[int(att.edge[pair])])
-        if chance.size:
-            chance[own] = 0.0
-        return Onward(chance if chance.size else np.zeros(cameras), seconds, entry)
+        chance[own] = 0.0
+        return Onward(chance, seconds, entry)
 
-    def _passes(self, reach: FloatArray, cost: FloatArray, before: NDArray[np.int32]) -> csr_matrix:
-        """Node × camera: whether the quickest way to the node passes a road the camera
-        watches (built down the tree level by level, each row from its parent's)."""
+    def _tree(self, reach: FloatArray, cost: FloatArray, before: NDArray[np.int32]) -> _Tree:
+        """The search's tree over the places within reach, level by level from its roots."""
         graph, edges = self._road_graph(), self.network.edges
         size = reach.shape[0]
-        parent = before[:size].astype(np.intp)
+        parent = np.asarray(before[:size], dtype=np.intp)
         nodes = np.flatnonzero(np.isfinite(reach) & (parent >= 0) & (parent < size))
+        parent = np.where(np.isin(np.arange(size), nodes), parent, -1)
         keys = edges.u[graph.chosen].astype(np.int64) * size + edges.v[graph.chosen]
         edge_into = np.full(size, -1, dtype=np.intp)
         edge_into[nodes] = graph.chosen[np.searchsorted(keys, parent[nodes] * size + nodes)]
         depth = np.zeros(size, dtype=np.intp)
         for node in nodes[np.argsort(cost[nodes], kind="stable")].tolist():
             depth[node] = depth[parent[node]] + 1  # a parent is reached first
-        watch = self._watched()
-        passes = np.zeros((size, watch.shape[1]), dtype=bool)
-        for level in range(1, int(depth.max(initial=0)) + 1):
-            at = nodes[depth[nodes] == level]
-            passes[at] = passes[parent[at]] | watch[edge_into[at]]
-        return csr_matrix(passes.astype(np.float64))
+        order = nodes[np.argsort(depth[nodes], kind="stable")]
+        levels = np.split(order, np.flatnonzero(np.diff(depth[order])) + 1) if order.size else []
+        return _Tree(parent, edge_into, levels)
+
+    def _mass(self, tree: _Tree, below: FloatArray) -> FloatArray:
+        """Per camera, the weight of the places whose way passes a road it watches: the
+        places below each of its tree roads, a road below another of its own counted once."""
+        att, edges = self.attachment, self.network.edges
+        pairs = np.flatnonzero(att.online[att.camera])
+        heads = edges.v[att.edge[pairs]]
+        on_tree = tree.edge_into[heads] == att.edge[pairs]
+        cams, heads = att.camera[pairs[on_tree]], heads[on_tree]
+        first, size = tree.preorder()
+        order = np.lexsort((first[heads], cams))
+        mass = np.zeros(att.camera_ids.shape[0])
+        camera, until = -1, -1
+        for c, h in zip(cams[order].tolist(), heads[order].tolist(), strict=True):
+            if c != camera:
+                camera, until = c, -1
+            if first[h] >= until:  # not below a road of this camera already counted
+                mass[c] += below[h]
+                until = int(first[h] + size[h])
+        return mass
+
+    def _roads_of(self, camera_rows: NDArray[np.intp]) -> FloatArray:
+        """Per edge: how many of the given cameras watch it (online ones)."""
+        att = self.attachment
+        mine = np.isin(att.camera, camera_rows) & att.online[att.camera]
+        pairs = np.unique(np.stack([att.camera[mine], att.edge[mine]]), axis=1)
+        return np.bincount(pairs[1], minlength=len(self.network.edges)).astype(np.float64)
 
     def _road_graph(self) -> RoadGraph:
         """Free-flow seconds, ``PENALTY_S`` more on every road an online camera watches."""
         if self._graph is None:
-            watched = self._watched().any(axis=1)
+            att = self.attachment
+            watched = np.zeros(len(self.network.edges), dtype=bool)
+            watched[att.edge[att.online[att.camera]]] = True
             self._graph = road_graph(
                 self.network, self.network.edges.travel_time + PENALTY_S * watched
             )
         return self._graph
 
-    def _watched(self) -> NDArray[np.bool_]:
-        """Edge × camera: the online cameras that watch each directed edge."""
-        if self._watch is None:
-            att = self.attachment
-            keep = att.online[att.camera]
-            watch = np.zeros((len(self.network.edges), att.camera_ids.shape[0]), dtype=bool)
-            watch[att.edge[keep], att.camera[keep]] = True
-            self._watch = watch
-        return self._watch
+
+@dataclass(frozen=True, eq=False)
+class _Tree:
+    """A search tree: each node's parent and the edge into it (-1 at roots and unreached
+    nodes), and the tree's nodes by depth (parents in an earlier level)."""
+
+    parent: NDArray[np.intp]
+    edge_into: NDArray[np.intp]
+    levels: list[NDArray[np.intp]]
+
+    def down(self, per_edge: FloatArray) -> FloatArray:
+        """Per node: the sum of ``per_edge`` over the edges of its way from the root."""
+        out = np.zeros(self.parent.shape[0])
+        for at in self.levels:
+            out[at] = out[self.parent[at]] + per_edge[self.edge_into[at]]
+        return out
+
+    def up(self, weight: FloatArray) -> FloatArray:
+        """Per node: its weight and that of every node below it."""
+        below = np.asarray(weight, dtype=np.float64).copy()
+        for at in reversed(self.levels):
+            np.add.at(below, self.parent[at], below[at])
+        return below
+
+    def preorder(self) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+        """Each node's place in a depth-first walk and how many nodes its subtree holds
+        (a subtree is the run of places from its root's)."""
+        size = self.parent.shape[0]
+        count = np.asarray(self.up(np.ones(size)), dtype=np.intp)
+        children = np.argsort(self.parent, kind="stable")
+        starts = np.searchsorted(self.parent[children], np.arange(size + 1))
+        first = np.zeros(size, dtype=np.intp)
+        stack = np.flatnonzero(self.parent < 0).tolist()[::-1]
+        at = 0
+        while stack:
+            node = stack.pop()
+            first[node] = at
+            at += 1
+            stack += children[starts[node] : starts[node + 1]].tolist()[::-1]
+        return first, count
