@@ -10,7 +10,7 @@ from roads_helpers import SITE, camera_at, registry_of, road_graph
 from skynet.frontier import FrontierModel
 from skynet.implied import ImpliedCameras, Visit
 from skynet.lookahead import Lookahead
-from skynet.onward import OnwardModel
+from skynet.onward import OnwardModel, _Tree
 from skynet.roads import RoadNetwork, attach_cameras
 from trackers.sighting import APPEARANCE_DIM, Evidence, Sighting
 
@@ -118,3 +118,21 @@ def test_a_gap_between_two_sightings_proposes_the_camera_the_way_round_skips(
     assert planner.settled_between(*trail) == ["b", "c"]
     pick = planner.next_opening(trail, reviewed={}, opened={"a", "d"} | {"b", "c"}, now_s=9000.0)
     assert pick is not None and pick.camera_id == "m" and pick.gap == ("s-a", "s-d")
+
+
+def test_the_search_tree_sums_down_and_up_and_walks_each_subtree_in_one_run() -> None:
+    # 0 → 1 → 2, 1 → 3; 4 unreached
+    parent = np.array([-1, 0, 1, 1, -1], dtype=np.intp)
+    edge_into = np.array([-1, 10, 11, 12, -1], dtype=np.intp)
+    levels = [np.array([1]), np.array([2, 3])]
+    tree = _Tree(parent, edge_into, levels)
+    per_edge = np.zeros(13)
+    per_edge[[10, 12]] = 1.0
+    assert tree.down(per_edge).tolist() == [0.0, 1.0, 1.0, 2.0, 0.0]
+    assert tree.up(np.array([1.0, 2.0, 4.0, 8.0, 16.0])).tolist() == [15.0, 14.0, 4.0, 8.0, 16.0]
+    first, count = tree.preorder()
+    assert count.tolist() == [4, 3, 1, 1, 1]
+    for node in range(5):  # a subtree is the run of places from its root's
+        inside = {n for n in range(5) if first[node] <= first[n] < first[node] + count[node]}
+        below = {n for n in range(5) if n == node or node in (parent[n], parent[parent[n]])}
+        assert inside == below - {-1}
