@@ -4,15 +4,17 @@ The frontier asks which camera shows the target *next*; to skip ahead one
 needs the chance that it passes a camera *at all*. Here every road junction
 within reach (the horizon, at free flow, past at most ``MAX_PASSED`` watched
 roads) is a place the target may be heading for, a nearer one likelier
-(``DESTINATION_SCALE_S``), and it
-drives there the frontier's way round: past the fewest watched roads, then
-the quickest, from where it left the last view (along its exit edge, so the
-way it was heading counts). A camera's chance is the share of those places
-whose way passes a road it watches: a camera a fleeing driver can go round
-scores low, one where every way converges (a bridge, the one lane out of a
-village) scores high however far. A camera opened and found empty weighs
-every place behind it down by the miss probability (it would have seen the
-target pass).
+(``DESTINATION_SCALE_S``), and it drives there the frontier's way round:
+past the fewest watched roads, then the quickest, from where it left the
+last view (along its exit edge, so the way it was heading counts). A
+camera's chance is the share of those places whose way passes a road it
+watches: a camera a fleeing driver can go round scores low, one where every
+way converges (a bridge, the one lane out of a village) scores high however
+far. Each road of a camera opened and found empty on the way to a place
+weighs that place down by the miss probability (it would have seen the
+target pass), and places back through the camera the target came from
+weigh ``TURN_BACK``, as in the frontier. The shares are sums over the
+search tree (one pass down, one up), so memory stays linear in the network.
 """
 
 from __future__ import annotations
