@@ -8,8 +8,8 @@ a step fetches only the cameras and blocks no earlier step asked for, each
 camera over its own time bounds (a camera a block away needs minutes, the
 farthest a quarter of an hour) and only the blocks it lacks (as a timeline
 moves on, its windows reach one block further; the blocks before are not
-read again). Each fetch's rows are kept by block and camera, with where each
-camera's run of a block lies, so a window reads only its cameras' rows. Where
+read again). A block keeps its rows by camera, with where each camera's run
+lies, so a window reads only its cameras' rows. Where
 the source can (``whole_window``), the rest of each row comes with it and the
 few sightings a step keeps are built from those, with no query by id.
 """
@@ -43,25 +43,39 @@ class WindowSource(Protocol):
 
 
 @dataclass(eq=False)
-class _Spans:
-    """Where each camera's rows of one block lie: which fetched chunk, from, to (per code)."""
+class _Block:
+    """One block's rows (each fetch's appended, sorted by camera) and where each camera's
+    run of them lies (per camera code; ``low == high``: none), so that a window takes
+    its cameras' rows from a few blocks rather than from every fetch."""
 
-    chunk: NDArray[np.intp]  # -1: none
+    rows: SightingArrays
     low: NDArray[np.intp]
     high: NDArray[np.intp]
 
     @classmethod
-    def empty(cls) -> _Spans:
+    def empty(cls) -> _Block:
         none = np.empty(0, dtype=np.intp)
-        return cls(none, none.copy(), none.copy())
+        return cls(SightingArrays.from_sightings([]), none, none.copy())
 
-    def grow(self, size: int) -> None:
-        """Room for camera codes below ``size``."""
-        extra = size - self.chunk.size
+    def add(self, rows: SightingArrays, codes: NDArray[np.intp], size: int) -> None:
+        """Rows of cameras new to the block (sorted by code); ``size``: codes known."""
+        extra = size - self.low.size
         if extra > 0:
-            self.chunk = np.concatenate([self.chunk, np.full(extra, -1, dtype=np.intp)])
             self.low = np.concatenate([self.low, np.zeros(extra, dtype=np.intp)])
             self.high = np.concatenate([self.high, np.zeros(extra, dtype=np.intp)])
+        first = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        last = np.r_[first[1:], codes.size]
+        offset = len(self.rows)
+        self.low[codes[first]], self.high[codes[first]] = offset + first, offset + last
+        self.rows = SightingArrays.concat([self.rows, rows]) if offset else rows
+
+    def of(self, codes: NDArray[np.intp]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+        """Row numbers of the cameras' sightings in the block, and each row's camera code."""
+        codes = codes[codes < self.low.size]
+        counts = self.high[codes] - self.low[codes]
+        held = counts > 0
+        codes, counts = codes[held], counts[held]
+        return _ranges(self.low[codes], self.high[codes]), np.repeat(codes, counts)
 
 
 def _ranges(low: NDArray[np.intp], high: NDArray[np.intp]) -> NDArray[np.intp]:
@@ -78,8 +92,7 @@ class WindowCache:
     def __init__(self, source: WindowSource) -> None:
         self.source = source
         self._covered: dict[tuple[TimeSide, int], NDArray[np.bool_]] = {}  # by camera code
-        self._spans: dict[tuple[TimeSide, int], _Spans] = {}
-        self._chunks: list[SightingArrays] = []  # each fetch's rows, by block and camera
+        self._blocks: dict[tuple[TimeSide, int], _Block] = {}
         self._code_of: dict[str, int] = {}  # camera id → small integer
         self._names: list[str] = []  # code → camera id
         self._sightings: dict[str, Sighting] = {}
@@ -117,17 +130,13 @@ class WindowCache:
         lacking = [w & ~self._coverage(by, b)[codes] for b, w in zip(blocks, wanted, strict=True)]
         if any(lack.any() for lack in lacking):
             self._fetch_lacking(codes, np.array(lacking), blocks, by)
-        parts = [self._spans_of(by, b, codes[w]) for b, w in zip(blocks, wanted, strict=True)]
-        none = np.empty(0, dtype=np.intp)
-        chunk, begin, stop, code = (
-            (np.concatenate([none, *c]) for c in zip(*parts, strict=True)) if parts else (none,) * 4
-        )
         pieces, owners = [], []
-        for k in np.unique(chunk).tolist():
-            mine = chunk == k
-            rows = _ranges(begin[mine], stop[mine])
-            pieces.append(self._chunks[k].take(rows))
-            owners.append(np.repeat(code[mine], stop[mine] - begin[mine]))
+        for b, w in zip(blocks, wanted, strict=True):
+            block = self._blocks.get((by, b))
+            if block is not None:
+                rows, owner = block.of(codes[w])
+                pieces.append(block.rows.take(rows))
+                owners.append(owner)
         found = SightingArrays.concat(pieces)
         owner = np.concatenate(owners) if owners else np.empty(0, dtype=np.intp)
         position = np.full(len(self._names), -1, dtype=np.intp)
@@ -212,35 +221,9 @@ class WindowCache:
             chosen_block.append(np.full(rows.size, b, dtype=np.int64))
             covered[mine] = True
         rows, block = np.concatenate(chosen), np.concatenate(chosen_block)
-        if rows.size == 0:
-            return
         order = np.lexsort((codes[rows], block))
-        rows, block, row_codes = rows[order], block[order], codes[rows[order]]
-        number = len(self._chunks)
-        self._chunks.append(fetched.take(rows))
-        # one run of rows per (block, camera): its span in the new chunk
-        first = np.flatnonzero(
-            np.r_[True, (block[1:] != block[:-1]) | (row_codes[1:] != row_codes[:-1])]
-        )
-        last = np.r_[first[1:], rows.size]
+        rows, block = rows[order], block[order]
         for b in np.unique(block).tolist():
-            runs = block[first] == b
-            spans = self._spans.setdefault((by, b), _Spans.empty())
-            spans.grow(len(self._names))
-            at_code = row_codes[first[runs]]
-            spans.chunk[at_code], spans.low[at_code] = number, first[runs]
-            spans.high[at_code] = last[runs]
-
-    def _spans_of(
-        self, by: TimeSide, block: int, codes: NDArray[np.intp]
-    ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
-        """(chunk, from, to, camera code) of each camera's rows in the block, where it has some."""
-        spans = self._spans.get((by, block))
-        if spans is None:
-            none = np.empty(0, dtype=np.intp)
-            return none, none, none, none
-        codes = codes[codes < spans.chunk.size]
-        chunk = spans.chunk[codes]
-        held = chunk >= 0
-        codes = codes[held]
-        return chunk[held], spans.low[codes], spans.high[codes], codes
+            mine = rows[block == b]
+            kept = self._blocks.setdefault((by, b), _Block.empty())
+            kept.add(fetched.take(mine), codes[mine], len(self._names))
