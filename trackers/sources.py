@@ -307,6 +307,8 @@ def _open_capture(uri: str, is_stream: bool, open_timeout_s: float) -> cv2.Video
         cv2.CAP_PROP_READ_TIMEOUT_MSEC,
         timeout_ms,
     ]
+    if cv2.getNumThreads() == 1:  # a worker of a pool that fills the cores (skynet._workers)
+        params += [cv2.CAP_PROP_N_THREADS, 1]  # FFmpeg's decode threads would only contend
     try:
         capture = cv2.VideoCapture(uri, cv2.CAP_FFMPEG, params)
         if not capture.isOpened():
