@@ -172,7 +172,6 @@ class RegistryStore:
         return found
 
 
-
 _HOMOGRAPHY: Final = struct.Struct("<9d")
 _COLUMNS: Final = tuple(cameras_table.columns.keys())
 
