@@ -196,16 +196,8 @@ class FrontierModel:
         """
         plain, costly = self._matrices()
         att, edges = self.attachment, self.network.edges
-        mine = att.pairs_of(from_camera)
-        exit_row = edge_rows_by_label(self.network).get(exit_edge or "")
-        if exit_row is not None and np.any(att.edge[mine] == exit_row):
-            mine = mine[att.edge[mine] == exit_row]
-        if mine.size == 0:
-            msg = f"camera {from_camera!r} watches no road edge: no way out of its view is known"
-            raise BadInputError(msg, field="camera")
+        mine, to_head = departures(att, self.network, from_camera, exit_edge)
         edge = att.edge[mine]
-        share_left = 1.0 - np.clip(att.end_m[mine] / edges.length[edge], 0.0, 1.0)
-        to_head = edges.travel_time[edge] * share_left
         quick = _bounded(plain, edges.v[edge], to_head, self.horizon_s)
         bound = MAX_PASSED * PENALTY_S + MAX_SLOWDOWN * self.horizon_s
         round_ = _bounded(costly, edges.v[edge], to_head, bound)
@@ -244,3 +236,21 @@ class FrontierModel:
         if self._graphs is None:
             self._graphs = road_matrices(self.network, self.attachment, PENALTY_S)
         return self._graphs
+
+
+def departures(
+    attachment: CameraAttachment, network: RoadNetwork, camera: str, exit_edge: str | None
+) -> tuple[NDArray[np.intp], FloatArray]:
+    """Where a target leaves ``camera``'s view: its attachment rows (on ``exit_edge`` when
+    the camera watches it, else every edge it watches) and the free-flow seconds from
+    the end of the view to each edge's head."""
+    mine = attachment.pairs_of(camera)
+    exit_row = edge_rows_by_label(network).get(exit_edge or "")
+    if exit_row is not None and np.any(attachment.edge[mine] == exit_row):
+        mine = mine[attachment.edge[mine] == exit_row]
+    if mine.size == 0:
+        msg = f"camera {camera!r} watches no road edge: no way out of its view is known"
+        raise BadInputError(msg, field="camera")
+    edge = attachment.edge[mine]
+    share_left = 1.0 - np.clip(attachment.end_m[mine] / network.edges.length[edge], 0.0, 1.0)
+    return mine, np.asarray(network.edges.travel_time[edge] * share_left, dtype=np.float64)

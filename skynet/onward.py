@@ -26,9 +26,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from skynet._anchors import edge_rows_by_label
-from skynet.errors import BadInputError
-from skynet.frontier import MAX_PASSED, PENALTY_S, TURN_BACK
+from skynet.frontier import MAX_PASSED, PENALTY_S, TURN_BACK, departures
 from skynet.implied import RoadGraph, road_graph, search
 from skynet.roads.cameras import CameraAttachment, edge_label
 from skynet.roads.network import RoadNetwork
@@ -74,17 +72,8 @@ class OnwardModel:
         sighting before (places back through it weigh ``TURN_BACK``, as in the frontier)."""
         att, edges = self.attachment, self.network.edges
         graph = self._road_graph()
-        mine = att.pairs_of(from_camera)
-        row = edge_rows_by_label(self.network).get(exit_edge or "")
-        if row is not None and np.any(att.edge[mine] == row):
-            mine = mine[att.edge[mine] == row]
-        if mine.size == 0:
-            msg = f"camera {from_camera!r} watches no road edge: no way out of its view is known"
-            raise BadInputError(msg, field="camera")
+        mine, to_head = departures(att, self.network, from_camera, exit_edge)
         edge = att.edge[mine]
-        to_head = edges.travel_time[edge] * (
-            1.0 - np.clip(att.end_m[mine] / edges.length[edge], 0.0, 1.0)
-        )
         budget = MAX_PASSED * PENALTY_S + self.horizon_s
         cost, before = search(graph.matrix, edges.v[edge], to_head, budget)
         reach = np.full(cost.shape, np.inf)  # seconds on the way round, past the penalties
