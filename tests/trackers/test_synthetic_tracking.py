@@ -111,10 +111,10 @@ def test_day_tracking_finds_the_vehicles(results: dict[str, dict[str, float]]) -
 
 def test_night_tracking_follows_the_vehicles(results: dict[str, dict[str, float]]) -> None:
     """Regression floor (measured: MOTA 0.64 and 0.02, IDF1 0.69 and 0.46; 0.57 and -0.04,
-    IDF1 0.66 and 0.38 before the night boxes were drawn around body pixels; the dense V04-E3 clip loses dark bodies to the night darkening
-    threshold, which the 12-clip sweep favours: with the day's threshold V04-E3 kept IDF1 0.50
-    at MOTA -0.01, J0002-W fell to 0.47; before the detector's night mode, beams and glare in
-    the boxes: MOTA -1.45 to -1.25)."""
+    IDF1 0.66 and 0.38 before the night boxes were drawn around body pixels; the dense V04-E3
+    clip loses dark bodies to the night darkening threshold, which the 12-clip sweep favours:
+    with the day's threshold V04-E3 kept IDF1 0.50 at MOTA -0.01, J0002-W fell to 0.47;
+    before the detector's night mode, beams and glare in the boxes: MOTA -1.45 to -1.25)."""
     for cid in ("J0002-W", "V04-E3"):
         night = results[f"night {cid}"]
         assert night["mota"] >= -0.15, cid
