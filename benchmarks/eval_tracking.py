@@ -24,7 +24,10 @@ Evaluation protocol (MOTChallenge-style "don't care" regions):
   are a start-up cost, measured separately by the unit tests, not the
   steady state this table is about.
 
-Example: python benchmarks/eval_tracking.py --frames 500 --cameras 4
+Example: python benchmarks/eval_tracking.py --frames 500 --cameras 4;
+the README's table: --frames 400 --cameras 4 --vehicles 800 --seed 1 2 3
+(add --causes for false positives and misses by cause, and
+EVAL_TRACKING_LOG=1 for each one with its frame).
 """
 
 from __future__ import annotations
