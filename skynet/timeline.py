@@ -588,12 +588,11 @@ class Linker:
             if ends is not None:
                 first[members], last[members] = ends(source, [pairs[i][1] for i in members])
                 continue
-            for i in members:  # a transition model that answers one pair at a time
+            for i in members:  # a model that answers one pair at a time: count while at it
                 path = self.transitions.path_edges(*pairs[i])
+                out[i, 2] = self._passed(*pairs[i], path)
                 if len(path):
                     first[i], last[i] = int(path[0]), int(path[-1])
-                else:
-                    out[i, 2] = 0.0
         has = first >= 0
         if has.any():
             out[has, 0] = _edge_bearing(self.network, first[has], at_start=True)
