@@ -417,9 +417,7 @@ def associate_window(
     if not sightings:
         msg = f"no sightings between {format_time(since_s)} and {format_time(until_s)}"
         raise BadInputError(msg, field="from")
-    linker = investigation.linker(
-        since_s=since_s, until_s=until_s, source=SightingPool(sightings)
-    )
+    linker = investigation.linker(since_s=since_s, until_s=until_s, source=SightingPool(sightings))
     result = associate(
         linker, sightings, threshold=threshold, workers=workers, on_progress=on_progress
     )
