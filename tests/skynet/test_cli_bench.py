@@ -17,7 +17,7 @@ def test_bench_lists_every_script(run_cli: CliRunner) -> None:
 def test_bench_runs_one_with_its_options(run_cli: CliRunner) -> None:
     result = run_cli("bench", "frontier", "--", "--escapes", "1", "--workers", "1", check=True)
     assert "cameras opened" not in result.stderr
-    assert "total opened: Skynet" in result.stdout and "by hand" in result.stdout
+    assert "total opened: Skynet" in result.stdout and "by distance" in result.stdout
 
 
 def test_bench_unknown_name_is_bad_input(run_cli: CliRunner) -> None:
