@@ -717,13 +717,23 @@ _CROSS = np.asarray(cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3)), dtype=np
 def _extents(
     owner: NDArray[np.integer[Any]], rows: NDArray[np.intp], cols: NDArray[np.intp], count: int
 ) -> tuple[NDArray[np.float64], ...]:
-    """Per-label (top, bottom, left, right) of some pixels, skipping label 0; inf where none."""
+    """Per-label (top, bottom, left, right) of some pixels, skipping label 0; inf where none.
+
+    Pixels are grouped by label with one sort and reduced per group
+    (``ufunc.at`` over every pixel cost a tenth of the night detector).
+    """
     top, left = np.full(count, np.inf), np.full(count, np.inf)
     bottom, right = np.full(count, -np.inf), np.full(count, -np.inf)
-    np.minimum.at(top, owner, rows)
-    np.maximum.at(bottom, owner, rows + 1)
-    np.minimum.at(left, owner, cols)
-    np.maximum.at(right, owner, cols + 1)
+    if owner.size:
+        order = np.argsort(owner, kind="stable")
+        owned = owner[order]
+        starts = np.flatnonzero(np.concatenate([[True], owned[1:] != owned[:-1]]))
+        label = owned[starts]
+        by_row, by_col = rows[order], cols[order]
+        top[label] = np.minimum.reduceat(by_row, starts)
+        bottom[label] = np.maximum.reduceat(by_row, starts) + 1
+        left[label] = np.minimum.reduceat(by_col, starts)
+        right[label] = np.maximum.reduceat(by_col, starts) + 1
     return top[1:], bottom[1:], left[1:], right[1:]
 
 

@@ -357,3 +357,23 @@ def test_pixel_median_is_numpys_median(count: int) -> None:
     stack = np.random.default_rng(count).integers(0, 256, (9, 13, 3, count), dtype=np.uint8)
     expected = np.median(np.moveaxis(stack, -1, 0).astype(np.float32), axis=0)
     assert np.array_equal(pixel_median(stack), expected.astype(np.float32))
+
+
+def test_extents_are_each_labels_bounds() -> None:
+    """Per-label pixel bounds equal a plain per-pixel min/max, labels without pixels inf."""
+    from trackers.motion import _extents
+
+    rng = np.random.default_rng(4)
+    owner = rng.integers(0, 9, 5_000)
+    owner[owner == 5] = 6  # label 5 has no pixel
+    rows, cols = rng.integers(0, 360, 5_000), rng.integers(0, 640, 5_000)
+    top, bottom, left, right = _extents(owner, rows, cols, 10)
+    for label in range(1, 10):
+        mine = owner == label
+        if not mine.any():
+            assert np.isinf([top[label - 1], left[label - 1]]).all()
+            continue
+        assert top[label - 1] == rows[mine].min() and bottom[label - 1] == rows[mine].max() + 1
+        assert left[label - 1] == cols[mine].min() and right[label - 1] == cols[mine].max() + 1
+    empty = _extents(owner[:0], rows[:0], cols[:0], 3)
+    assert all(np.isinf(side).all() for side in empty)
