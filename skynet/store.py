@@ -221,31 +221,33 @@ class SightingStore:
         Linking scores thousands of candidates a step on these columns and
         builds whole sightings only for the few it keeps (:meth:`find` by id).
         """
-        table = sightings_table
-        at = table.c[by]
-        query = (
-            sa.select(*(table.c[name] for name in _WINDOW_COLUMNS))
-            .where(table.c.camera_id.in_(list(camera_ids)), at >= start_s, at <= end_s)
-            .order_by(table.c.t_in, table.c.id)
-        )
-        with reading(self.engine) as connection:
-            rows = connection.execute(query).all()
-        return _columns(rows)
+        return _columns(self._window_rows(_WINDOW_COLUMNS, camera_ids, start_s, end_s, by))
 
     def whole_window(
         self, camera_ids: Sequence[str], start_s: float, end_s: float, *, by: TimeSide
     ) -> WholeWindow:
         """As :meth:`window`, with the rest of each row kept to build whole sightings."""
+        rows = self._window_rows(_WHOLE_COLUMNS, camera_ids, start_s, end_s, by)
+        return WholeWindow(_columns(rows), rows)
+
+    def _window_rows(
+        self,
+        columns: Sequence[str],
+        camera_ids: Sequence[str],
+        start_s: float,
+        end_s: float,
+        by: TimeSide,
+    ) -> Sequence[sa.Row[Any]]:
+        """``columns`` of the cameras' sightings with ``by`` in ``[start_s, end_s]``, by time."""
         table = sightings_table
         at = table.c[by]
         query = (
-            sa.select(*(table.c[name] for name in _WHOLE_COLUMNS))
+            sa.select(*(table.c[name] for name in columns))
             .where(table.c.camera_id.in_(list(camera_ids)), at >= start_s, at <= end_s)
             .order_by(table.c.t_in, table.c.id)
         )
         with reading(self.engine) as connection:
-            rows = connection.execute(query).all()
-        return WholeWindow(_columns(rows), rows)
+            return connection.execute(query).all()
 
     def clips(self) -> list[ClipRecord]:
         """Every committed clip, by camera and start time."""
