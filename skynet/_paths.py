@@ -300,12 +300,34 @@ def _bounded(
     """Least cost from any of ``nodes`` (each starting at its offset) to every node, up to
     ``budget_s`` in all: one Dijkstra from a virtual source joined to each node by its offset."""
     size = matrix.shape[0]
+    reach = dijkstra(with_source(matrix, nodes, offsets), indices=size, limit=budget_s + _EPSILON_S)
+    return np.asarray(reach[:size] - _EPSILON_S, dtype=np.float64)
+
+
+def bounded_tree(
+    matrix: csr_matrix, nodes: IntArray, offsets: FloatArray, budget_s: float
+) -> tuple[FloatArray, NDArray[np.int32]]:
+    """:func:`_bounded` with each node's predecessor on its search tree (the virtual
+    source is index ``matrix.shape[0]``)."""
+    size = matrix.shape[0]
+    reach, before = dijkstra(
+        with_source(matrix, nodes, offsets),
+        indices=size,
+        limit=budget_s + _EPSILON_S,
+        return_predecessors=True,
+    )
+    return np.asarray(reach[:size] - _EPSILON_S, dtype=np.float64), before
+
+
+def with_source(matrix: csr_matrix, nodes: IntArray, offsets: FloatArray) -> csr_matrix:
+    """``matrix`` with one more row: a virtual source joined to each of ``nodes`` by its
+    offset (the least, where a node repeats; no edges into it)."""
+    size = matrix.shape[0]
     starts, where = np.unique(nodes, return_inverse=True)
     least = np.full(starts.size, np.inf)
     np.minimum.at(least, where, offsets)  # a sparse matrix would add duplicates up
-    # the virtual source is one more CSR row (no edges into it); a nanosecond on its
-    # edges keeps a zero offset an edge
-    augmented = csr_matrix(
+    # a nanosecond on its edges keeps a zero offset an edge
+    return csr_matrix(
         (
             np.concatenate([matrix.data, least + _EPSILON_S]),
             np.concatenate([matrix.indices, starts]),
@@ -313,5 +335,3 @@ def _bounded(
         ),
         shape=(size + 1, size + 1),
     )
-    reach = dijkstra(augmented, indices=size, limit=budget_s + _EPSILON_S)
-    return np.asarray(reach[:size] - _EPSILON_S, dtype=np.float64)

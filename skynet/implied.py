@@ -24,9 +24,9 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
 
 from skynet._anchors import edge_rows_by_label
+from skynet._paths import bounded_tree
 from skynet.roads.cameras import CameraAttachment
 from skynet.roads.network import RoadNetwork
 from trackers.sighting import Sighting
@@ -36,8 +36,6 @@ from trackers.sighting import Sighting
 SLACK_S: Final = 10.0
 #: Cost added to a barred road: far above any gap, so a bounded search never takes it.
 _BARRED_S: Final = 1.0e7
-#: A nanosecond on the virtual source's edges keeps a zero offset an edge.
-_EPSILON_S: Final = 1.0e-9
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
@@ -158,7 +156,7 @@ class ImpliedCameras:
         from_tail = edges.travel_time[att.edge[last]] * np.clip(
             att.start_m[last] / edges.length[att.edge[last]], 0.0, 1.0
         )
-        reach, before = search(matrix, edges.v[att.edge[first]], to_head, budget)
+        reach, before = bounded_tree(matrix, edges.v[att.edge[first]], to_head, budget)
         at_end = reach[edges.u[att.edge[last]]] + from_tail
         best = int(np.argmin(at_end))
         direct = np.inf
@@ -217,29 +215,6 @@ def road_graph(network: RoadNetwork, cost: FloatArray | None = None) -> RoadGrap
     every = edges.u.astype(np.int64) * size + edges.v
     slot = np.searchsorted(key[first], every).astype(np.intp)
     return RoadGraph(matrix, slot, chosen.astype(np.intp))
-
-
-def search(
-    matrix: csr_matrix, nodes: IntArray, offsets: FloatArray, budget: float
-) -> tuple[FloatArray, NDArray[np.int32]]:
-    """Least cost from any of ``nodes`` (each at its offset) to every node within ``budget``,
-    and each node's predecessor (the virtual source is the last row, index ``size``)."""
-    size = matrix.shape[0]
-    starts, where = np.unique(nodes, return_inverse=True)
-    least = np.full(starts.size, np.inf)
-    np.minimum.at(least, where, offsets)
-    augmented = csr_matrix(
-        (
-            np.concatenate([matrix.data, least + _EPSILON_S]),
-            np.concatenate([matrix.indices, starts]),
-            np.concatenate([matrix.indptr, [matrix.indptr[-1] + starts.size]]),
-        ),
-        shape=(size + 1, size + 1),
-    )
-    reach, before = dijkstra(
-        augmented, indices=size, limit=budget + _EPSILON_S, return_predecessors=True
-    )
-    return np.asarray(reach[:size] - _EPSILON_S, dtype=np.float64), before
 
 
 def _walk(before: NDArray[np.int32], node: int) -> list[int]:

@@ -26,8 +26,9 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
+from skynet._paths import bounded_tree
 from skynet.frontier import MAX_PASSED, PENALTY_S, TURN_BACK, departures
-from skynet.implied import RoadGraph, road_graph, search
+from skynet.implied import RoadGraph, road_graph
 from skynet.roads.cameras import CameraAttachment, edge_label
 from skynet.roads.network import RoadNetwork
 
@@ -75,7 +76,7 @@ class OnwardModel:
         mine, to_head = departures(att, self.network, from_camera, exit_edge)
         edge = att.edge[mine]
         budget = MAX_PASSED * PENALTY_S + self.horizon_s
-        cost, before = search(graph.matrix, edges.v[edge], to_head, budget)
+        cost, before = bounded_tree(graph.matrix, edges.v[edge], to_head, budget)
         reach = np.full(cost.shape, np.inf)  # seconds on the way round, past the penalties
         finite = np.isfinite(cost)
         reach[finite] = cost[finite] - np.floor(cost[finite] / PENALTY_S) * PENALTY_S
