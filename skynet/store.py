@@ -31,7 +31,8 @@ TimeSide = Literal["t_in", "t_out"]
 
 SCHEMA_VERSION: Final = 1
 _CHUNK: Final = 2_000
-#: Ids per query when sightings are asked for by id.
+#: Ids per query when sightings are asked for by id (and most cameras an overlap query
+#: names twice: SQLite takes 32,766 parameters).
 _IDS_PER_QUERY: Final = 5_000
 #: From this many rows a PostgreSQL insert goes through COPY (a fifth of the time).
 _COPY_FROM: Final = 64
@@ -134,6 +135,10 @@ class SightingStore:
         self.engine = db if isinstance(db, Engine) else open_engine(db)
         ensure_schema(self.engine, metadata, "sightings", SCHEMA_VERSION)  # and new indices
 
+    @property
+    def _sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
     def has_clip(self, clip_id: str) -> bool:
         """Whether a clip was committed already (its rerun can be skipped)."""
         with reading(self.engine) as connection:
@@ -200,16 +205,22 @@ class SightingStore:
                 ]
                 return sorted(found, key=lambda s: (s.t_in, s.id))  # as the query orders
             ids = wanted
-        query = sa.select(sightings_table)
-        if camera_ids is not None:
-            query = query.where(sightings_table.c.camera_id.in_(list(camera_ids)))
+        table = sightings_table
+        query = sa.select(table)
         if ids is not None:
-            query = query.where(sightings_table.c.id.in_(list(ids)))
+            query = query.where(table.c.id.in_(list(ids)))
+        cameras = None if camera_ids is None else list(camera_ids)
+        overlap = start_s is not None and end_s is not None and self._sqlite
+        if overlap and cameras is not None and len(cameras) <= _IDS_PER_QUERY:
+            query = query.where(_overlapping_rows(cameras, start_s or 0.0, end_s or 0.0))
+            cameras = start_s = end_s = None  # all three asked for by the rowids
+        if cameras is not None:
+            query = query.where(table.c.camera_id.in_(cameras))
         if start_s is not None:
-            query = query.where(sightings_table.c.t_out >= start_s)
+            query = query.where(table.c.t_out >= start_s)
         if end_s is not None:
-            query = query.where(sightings_table.c.t_in <= end_s)
-        query = query.order_by(sightings_table.c.t_in, sightings_table.c.id)
+            query = query.where(table.c.t_in <= end_s)
+        query = query.order_by(table.c.t_in, table.c.id)
         with reading(self.engine) as connection:
             return [_sighting(row._mapping) for row in connection.execute(query)]
 
@@ -258,6 +269,25 @@ class SightingStore:
                 ClipRecord(**{k: v for k, v in row._mapping.items() if k in fields})
                 for row in connection.execute(query)
             ]
+
+
+def _overlapping_rows(cameras: list[str], start_s: float, end_s: float) -> sa.ColumnElement[bool]:
+    """SQLite: the cameras' rows whose stay overlaps ``[start_s, end_s]``, as the rowids both
+    time indices give (each read alone from its covering index).
+
+    One index bounds only one side of an overlap: by ``t_in`` it reads every
+    earlier row of the camera, by ``t_out`` every later one, each fetched from
+    the table to test the other side (most of a route's evidence query, nearly
+    all of it from disk when the file is not in memory). The intersection of
+    the two index ranges leaves only the rows that overlap to be fetched.
+    """
+    table = sightings_table
+    rowid: sa.ColumnClause[Any] = sa.literal_column("rowid")
+    later = sa.select(rowid).select_from(table)
+    later = later.where(table.c.camera_id.in_(cameras), table.c.t_out >= start_s)
+    earlier = sa.select(rowid).select_from(table)
+    earlier = earlier.where(table.c.camera_id.in_(cameras), table.c.t_in <= end_s)
+    return rowid.in_(sa.intersect(later, earlier))
 
 
 def _insert_new(connection: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> int:

@@ -92,6 +92,28 @@ def test_window_and_camera_queries_match_brute_force(db_url: str) -> None:
     assert [s.id for s in got] == [s.id for s in expected] and got
 
 
+def test_overlap_query_keeps_its_bounds_and_ids(db_url: str) -> None:
+    """An overlap query (on SQLite by the rowids of both time indices) keeps a stay that
+    only touches a bound, and an id filter asked for with it."""
+    store, everything = three_cameras(db_url, 30)
+    touching = everything[5]  # a C1 sighting: one query ends at its t_in, one starts at its t_out
+    for start, end in ((touching.t_in - 50.0, touching.t_in), (touching.t_out, touching.t_out)):
+        got = store.find(camera_ids=["C1", "C2"], start_s=start, end_s=end)
+        expected = sorted(
+            (
+                s
+                for s in everything
+                if s.camera_id in ("C1", "C2") and s.t_out >= start and s.t_in <= end
+            ),
+            key=lambda s: (s.t_in, s.id),
+        )
+        assert touching.id in {s.id for s in got}
+        assert [s.id for s in got] == [s.id for s in expected]
+    ids = [touching.id, everything[40].id]  # the second is a C2 sighting
+    got = store.find(camera_ids=["C1"], start_s=touching.t_in, end_s=touching.t_out, ids=ids)
+    assert [s.id for s in got] == [touching.id]
+
+
 @pytest.mark.parametrize("by", ["t_in", "t_out"])
 def test_window_columns_match_the_sightings_and_the_in_memory_pool(
     db_url: str, by: TimeSide
