@@ -33,6 +33,7 @@ from typing import Final
 import numpy as np
 
 from skynet.frontier import MAX_SLOWDOWN, PRIOR_SCALE_S, FrontierCamera, FrontierModel
+from skynet.gap import GapModel
 from skynet.implied import ImpliedCameras, Visit
 from skynet.onward import OnwardModel
 from trackers.sighting import Sighting
@@ -78,6 +79,7 @@ class Lookahead:
     frontier: FrontierModel
     implied: ImpliedCameras
     onward: OnwardModel
+    gap: GapModel
     skip_ahead: bool = True
     gaps_first: bool = False
     pace_of: float = PRIOR_PACE
@@ -100,7 +102,8 @@ class Lookahead:
             frontier.horizon_s,
             frontier.params.miss_probability,
         )
-        return cls(frontier, implied, onward, skip_ahead=skip_ahead, gaps_first=gaps_first)
+        gap = GapModel(frontier.network, frontier.attachment, frontier.params.miss_probability)
+        return cls(frontier, implied, onward, gap, skip_ahead=skip_ahead, gaps_first=gaps_first)
 
     def next_opening(
         self,
@@ -119,12 +122,34 @@ class Lookahead:
         ordered = sorted(trail, key=lambda s: (s.t_in, s.t_out))
         pace = self.pace_of = self.pace(ordered)
         options = self._onward(ordered, reviewed, opened, now_s, pace)
-        befores: list[Sighting | None] = [None, *ordered[:-1]]
-        for before, earlier, later in zip(befores, ordered[:-1], ordered[1:], strict=False):
-            options += self._in_gap(before, earlier, later, reviewed, opened)
+        for earlier, later in itertools.pairwise(ordered):
+            options += self._in_gap(earlier, later, ordered, reviewed, opened)
+        if not options:
+            options = self._fallback(ordered, opened)
         return max(
             options, key=lambda o: (self.gaps_first and o.gap is not None, o.value), default=None
         )
+
+    def _fallback(self, ordered: Sequence[Sighting], opened: Collection[str]) -> list[Opening]:
+        """When no route model proposes anything: every online camera not opened that can be
+        reached from a sighting and reach the next one in their gap (twice it, for a target
+        faster than free flow), by the detour it needs (a view that sees a junction from a
+        road it is not attached to shows passages no route model puts there)."""
+        online = set(self.frontier.attachment.camera_ids[self.frontier.attachment.online].tolist())
+        options = []
+        for earlier, later in itertools.pairwise(ordered):
+            gap = later.t_in - earlier.t_out
+            direct = self._reach_from(earlier.camera_id).get(later.camera_id, 0.0)
+            for camera, there in self._reach_from(earlier.camera_id).items():
+                if camera in opened or camera not in online:
+                    continue
+                on = self._reach_from(camera).get(later.camera_id)
+                if on is None or there + on > max(gap, direct) * 2.0 + 60.0:
+                    continue
+                chance = MIN_CHANCE * math.exp(-max(there + on - direct, 0.0) / PRIOR_SCALE_S)
+                window = (earlier.t_out, later.t_in)
+                options.append(Opening(camera, *window, chance, (), (earlier.id, later.id)))
+        return options
 
     def pace(self, ordered: Sequence[Sighting]) -> float:
         """The trail's pace: the median gap over free-flow time of the found legs that take
@@ -193,51 +218,33 @@ class Lookahead:
 
     def _in_gap(
         self,
-        before: Sighting | None,
         earlier: Sighting,
         later: Sighting,
+        trail: Sequence[Sighting],
         reviewed: Mapping[str, float],
         opened: Collection[str],
     ) -> list[Opening]:
         if later.t_in <= earlier.t_out:
             return []
         forced = set(self.settled_between(earlier, later))
-        ranked = self.frontier.rank(
-            earlier.camera_id,
-            earlier.t_out,
-            reviewed=reviewed,
-            came_from=before.camera_id if before is not None else None,
-            exit_edge=earlier.exit_edge,
-            now_s=later.t_in,
-            limit=RANKED,
-            unreviewed_only=True,
+        start, end = Visit.leaving(earlier), Visit.entering(later)
+        empty = _empty_over(trail, reviewed, opened, earlier.t_out, later.t_in)
+        way = self.gap.between(start, end, empty=empty)
+        ids = self.frontier.attachment.camera_ids.astype(str)
+        usable = (
+            self.frontier.attachment.online
+            & ~np.isin(ids, [*opened, *forced])
+            & (way.chance >= MIN_CHANCE)
         )
-        rest = sum(c.share for c in ranked if c.camera_id == later.camera_id)
-        direct = self._reach_from(earlier.camera_id).get(later.camera_id, 0.0)
-        inside: list[tuple[FrontierCamera, float]] = []
-        for camera in ranked:
-            if camera.status != "online" or camera.camera_id in opened:
-                continue
-            if camera.camera_id in forced or camera.camera_id == later.camera_id:
-                continue
-            onward = self._reach_from(camera.camera_id).get(later.camera_id)
-            if onward is None or camera.window_start_s + onward > later.t_in:
-                continue
-            detour = max(camera.free_flow_s + onward - direct, 0.0)
-            inside.append((camera, camera.share * math.exp(-detour / PRIOR_SCALE_S)))
-        total = rest + sum(w for _, w in inside)
-        if total <= 0:
-            return []
+        rows = np.flatnonzero(usable)
         gap = (earlier.id, later.id)
         options = []
-        for camera, weight in sorted(inside, key=lambda x: -x[1])[:MAX_EXACT_GAP]:
-            at = earlier.t_out + camera.free_flow_s * self.pace_of
-            before_it = self._forced_between(Visit.leaving(earlier), Visit(camera.camera_id, at))
-            after_it = self._forced_between(Visit(camera.camera_id, at), Visit.entering(later))
-            either = dict.fromkeys(before_it + after_it)
+        for row in rows[np.argsort(-way.chance[rows], kind="stable")][:MAX_EXACT_GAP].tolist():
+            at = Visit(str(ids[row]), float(way.at_s[row]), way.entry_edge[row] or None)
+            either = dict.fromkeys(self._forced_between(start, at) + self._forced_between(at, end))
             settles = tuple(c for c in either if c not in opened and c not in forced)
-            window = (camera.window_start_s, camera.window_end_s)
-            options.append(Opening(camera.camera_id, *window, weight / total, settles, gap))
+            window = (earlier.t_out, later.t_in)
+            options.append(Opening(at.camera_id, *window, float(way.chance[row]), settles, gap))
         return options
 
     def _candidates(
@@ -274,3 +281,19 @@ class Lookahead:
         if camera_id not in self._reach:
             self._reach[camera_id] = self.frontier.free_flow_from(camera_id)
         return self._reach[camera_id]
+
+
+def _empty_over(
+    trail: Sequence[Sighting],
+    reviewed: Mapping[str, float],
+    opened: Collection[str],
+    after_s: float,
+    until_s: float,
+) -> list[str]:
+    """Cameras whose footage over ``after_s``..``until_s`` was watched and did not show the
+    target: reviewed that far, or opened without a time (every passage there is known),
+    and no sighting of the trail there in between."""
+    seen = {s.camera_id for s in trail if s.t_out > after_s and s.t_in < until_s}
+    watched = {c for c, t in reviewed.items() if t >= until_s}
+    watched |= {c for c in opened if c not in reviewed}
+    return sorted(watched - seen)
