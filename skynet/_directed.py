@@ -57,6 +57,27 @@ class _TripFact:
     round_passed: int
 
 
+@dataclass(frozen=True, eq=False)
+class _NodePairs:
+    """Pair rows grouped by one node of their edge (CSR over nodes)."""
+
+    ptr: NDArray[np.intp]
+    pairs: NDArray[np.intp]
+
+    @classmethod
+    def of(cls, nodes: NDArray[np.intp], node_count: int) -> _NodePairs:
+        order = np.argsort(nodes, kind="stable").astype(np.intp)
+        counts = np.bincount(nodes, minlength=node_count)
+        return cls(np.concatenate([[0], np.cumsum(counts)]).astype(np.intp), order)
+
+    def rows_at(self, nodes: NDArray[np.intp]) -> NDArray[np.intp]:
+        """Pair rows whose node is one of ``nodes``."""
+        low, high = self.ptr[nodes], self.ptr[nodes + 1]
+        counts = high - low
+        starts = np.repeat(low - (np.cumsum(counts) - counts), counts)
+        return self.pairs[starts + np.arange(int(counts.sum()), dtype=np.intp)]
+
+
 @dataclass(eq=False)
 class DirectedTrips:
     """Free-flow times and cameras passed between sightings' own edges (see the module)."""
@@ -74,6 +95,7 @@ class DirectedTrips:
     _overlaps: dict[tuple[str, int], frozenset[str]] = field(default_factory=dict)
     _facts: dict[tuple[int, int, bool, str, str], _TripFact] = field(default_factory=dict)
     _edge_pace: FloatArray | None = None
+    _node_pairs: dict[bool, _NodePairs] = field(default_factory=dict)
     _roads: RoadMatrix | None = None
     _reverse_length: csr_matrix | None = None
     #: The last sighting's trips found (its rings measure the inner rings' candidates again).
@@ -197,8 +219,32 @@ class DirectedTrips:
         if own is None:
             return np.zeros(camera_rows.shape[0])
         reach, _ = self._search(own, forward, math.inf, avoid=True)
-        best = self._nearest(reach, camera_rows, forward, own=own)
+        return self._passed_table(reach, own, forward)[camera_rows]
+
+    def _passed_table(self, reach: FloatArray, own: int, forward: bool) -> FloatArray:
+        """Watched edges passed to every camera (by registry row; inf: unreached), from the
+        few nodes the way-round search reached: a reach of thousands of cameras is then
+        filtered by one lookup, not by each camera's pairs."""
+        att = self.attachment
+        reached = np.flatnonzero(np.isfinite(reach))
+        pairs = self._pairs_at(forward).rows_at(reached)
+        pairs = np.concatenate([pairs, att.rows_watching(np.array([own], dtype=np.intp))])
+        edges = self.network.edges
+        ends = edges.u[att.edge[pairs]] if forward else edges.v[att.edge[pairs]]
+        cost = np.where(att.edge[pairs] == own, 0.0, reach[ends])
+        best = np.full(att.camera_ids.shape[0], np.inf)
+        np.minimum.at(best, att.camera[pairs], cost)
         return np.asarray(np.floor(best / AVOID_PENALTY_S), dtype=np.float64)
+
+    def _pairs_at(self, forward: bool) -> _NodePairs:
+        """The attachment's pairs by the node a trip reaches their edge at (kept)."""
+        key = forward
+        if key not in self._node_pairs:
+            edges = self.network.edges
+            edge = self.attachment.edge
+            nodes = edges.u[edge] if forward else edges.v[edge]
+            self._node_pairs[key] = _NodePairs.of(nodes, len(self.network.nodes))
+        return self._node_pairs[key]
 
     def _own_edge(self, sighting: Sighting, forward: bool) -> int | None:
         """The edge row the vehicle left the view on (forward) or entered it on; None unknown."""
