@@ -215,11 +215,17 @@ class DirectedTrips:
         once, before any of its sightings is fetched. Cameras on the sighting's own
         edge count 0; with no edge label nothing is known (0 for all).
         """
+        table = self.passed_table(sighting, forward=forward)
+        return np.zeros(camera_rows.shape[0]) if table is None else table[camera_rows]
+
+    def passed_table(self, sighting: Sighting, *, forward: bool) -> FloatArray | None:
+        """:meth:`least_passed` for every camera at once (by registry row); None when the
+        sighting's edge is unknown (nothing is known: 0 for all)."""
         own = self._own_edge(sighting, forward)
         if own is None:
-            return np.zeros(camera_rows.shape[0])
+            return None
         reach, _ = self._search(own, forward, math.inf, avoid=True)
-        return self._passed_table(reach, own, forward)[camera_rows]
+        return self._passed_table(reach, own, forward)
 
     def _passed_table(self, reach: FloatArray, own: int, forward: bool) -> FloatArray:
         """Watched edges passed to every camera (by registry row; inf: unreached), from the

@@ -286,15 +286,32 @@ class Linker:
         key = (sighting.id, forward)
         if key not in self._reachable:
             camera = sighting.camera_id
-            to_ids, flow, dist, rows = self._neighbours(camera, forward)
-            if self.directed and to_ids.shape[0]:
-                passable = self._directed_trips().least_passed(sighting, rows, forward=forward)
-                near = passable <= MAX_AVOIDED
-                to_ids, flow, dist, rows = to_ids[near], flow[near], dist[near], rows[near]
+            to_ids, flow, dist, rows = self._passable(sighting, forward)
             flow, dist = self._shortcut(camera, to_ids, rows, flow, dist, forward)
             flow, dist = self._same_edge(camera, to_ids, flow, dist, forward)
             self._reachable[key] = (to_ids, flow, dist, rows)
         return self._reachable[key]
+
+    def _passable(self, sighting: Sighting, forward: bool) -> Neighbours:
+        """The camera's neighbours less those reachable only past more than ``MAX_AVOIDED``
+        watched edges. Going forward a model that can (``reachable_among``) is asked for
+        the passable ones alone (about a hundred of a reach of thousands)."""
+        camera = sighting.camera_id
+        among = getattr(self.transitions, "reachable_among", None)
+        if forward and self.directed and among is not None:
+            table = self._directed_trips().passed_table(sighting, forward=True)
+            if table is not None:
+                reach = among(camera, np.flatnonzero(table <= MAX_AVOIDED))
+                rows = reach.rows
+                if rows is None:
+                    rows = self.registry.rows(reach.to_ids.tolist()).astype(np.intp)
+                return reach.to_ids, reach.free_flow_s, reach.distance_m, rows
+        to_ids, flow, dist, rows = self._neighbours(camera, forward)
+        if self.directed and to_ids.shape[0]:
+            passable = self._directed_trips().least_passed(sighting, rows, forward=forward)
+            near = passable <= MAX_AVOIDED
+            to_ids, flow, dist, rows = to_ids[near], flow[near], dist[near], rows[near]
+        return to_ids, flow, dist, rows
 
     def _attached(self) -> CameraAttachment:
         if self.attachment is None:

@@ -44,6 +44,9 @@ TREE_CACHE: Final = 64
 REACH_CACHE: Final = 4096
 
 IntArray = NDArray[np.intp]
+FloatArray = NDArray[np.float64]
+#: Target rows, free-flow seconds, metres and arrival edge rows of one camera's trips.
+Arrivals = tuple[IntArray, FloatArray, FloatArray, IntArray]
 
 
 def fingerprint(network: RoadNetwork, registry: CameraRegistry) -> str:
@@ -95,6 +98,9 @@ class TransitionModel:
         self._row_of = {str(c): i for i, c in enumerate(camera_ids.tolist())}
         self._trees: OrderedDict[int, NDArray[np.int32]] = OrderedDict()
         self._computed: OrderedDict[int, Part] = OrderedDict()
+        self._searched: OrderedDict[int, tuple[FloatArray, FloatArray, NDArray[np.int32]]] = (
+            OrderedDict()
+        )
 
     def __repr__(self) -> str:
         stored = "on demand" if self.rows is None else f"{self.rows.target.size} transitions"
@@ -210,6 +216,83 @@ class TransitionModel:
             self.camera_ids[part.target], part.time, part.distance, rows=part.target.astype(np.intp)
         )
 
+    def reachable_among(self, camera_id: str, rows: IntArray) -> Reach:
+        """:meth:`reachable` kept to the cameras at registry ``rows`` (the same trips, in
+        the same order), without expanding the thousands of others a search reaches.
+
+        Linking asks this for the few cameras a sighting's vehicle could reach
+        unseen (a hundred of a reach of thousands); a camera whose whole reach
+        is already known is answered from it.
+        """
+        row = self._row(camera_id)
+        if not self._anchored(row):
+            return Reach.empty(no_edge_reason(camera_id))
+        if self.rows is not None or row in self._computed:
+            whole = self.reachable(camera_id)
+            keep = np.isin(whole.rows, rows) if whole.rows is not None else slice(None)
+            return Reach(
+                whole.to_ids[keep],
+                whole.free_flow_s[keep],
+                whole.distance_m[keep],
+                rows=None if whole.rows is None else whole.rows[keep],
+            )
+        target, time, distance, _ = self._arrivals(row, np.unique(rows))
+        return Reach(self.camera_ids[target], time, distance, rows=target)
+
+    def _arrivals(self, source: int, targets: IntArray) -> Arrivals:
+        """Target rows, seconds, metres and arrival edges of the quickest trips from one
+        camera to each of ``targets`` it reaches, nearest first: :meth:`_part`'s rule (the
+        first pair on a tie, by tail node then pair row) on those targets' pairs alone."""
+        time, length, _ = self._tree_search(source)
+        edges, horizon = self.network.edges, self.horizon_s
+        pairs, _ = self._pairs_of_cameras(targets)
+        edge = self.pairs.edge[pairs]
+        node = edges.u[edge].astype(np.intp)
+        arrive = time[node] + edges.travel_time[edge]
+        target = self.pairs.camera[pairs]
+        keep = (time[node] <= horizon) & (arrive <= horizon) & (target != source)
+        pairs, edge, node, arrive, target = (
+            pairs[keep],
+            edge[keep],
+            node[keep],
+            arrive[keep],
+            target[keep],
+        )
+        order = np.lexsort((pairs, node, arrive, target))
+        first = order[np.r_[True, target[order][1:] != target[order][:-1]]] if order.size else order
+        first = first[np.lexsort((target[first], arrive[first]))]
+        distance = length[node[first]] + edges.length[edge[first]]
+        return target[first].astype(np.intp), arrive[first], distance, edge[first].astype(np.intp)
+
+    def _pairs_of_cameras(self, cameras: IntArray) -> tuple[IntArray, IntArray]:
+        """Pair rows of the cameras (by row) and, for each, its camera's position."""
+        order, bounds = self._pairs_by_camera
+        low, high = bounds[cameras], bounds[cameras + 1]
+        counts = high - low
+        starts = np.repeat(low - (np.cumsum(counts) - counts), counts)
+        owner = np.repeat(np.arange(cameras.shape[0], dtype=np.intp), counts)
+        return order[starts + np.arange(int(counts.sum()), dtype=np.intp)], owner
+
+    @cached_property
+    def _pairs_by_camera(self) -> tuple[IntArray, IntArray]:
+        order = np.argsort(self.pairs.camera, kind="stable").astype(np.intp)
+        bounds = np.searchsorted(self.pairs.camera[order], np.arange(self.camera_ids.size + 1))
+        return order, bounds.astype(np.intp)
+
+    def _tree_search(self, source: int) -> tuple[FloatArray, FloatArray, NDArray[np.int32]]:
+        """One camera's bounded search: seconds and tree metres per node, predecessors
+        (kept for the last ``TREE_CACHE`` cameras; its tree serves the path queries)."""
+        if source in self._searched:
+            self._searched.move_to_end(source)
+            return self._searched[source]
+        tree = search(self._search.matrix, [self._search.anchors[source]], self.horizon_s)
+        found = (tree.time[0], tree.length[0], tree.predecessor[0])
+        self._searched[source] = found
+        if len(self._searched) > TREE_CACHE:
+            self._searched.popitem(last=False)
+        self._keep_tree(source, tree.predecessor[0])
+        return found
+
     def path_edges(self, camera_id: str, to_id: str) -> IntArray:
         """Edge rows of the free-flow path from A's view to B's view (B's edge last).
 
@@ -234,14 +317,12 @@ class TransitionModel:
         if not self._anchored(source) or not self._watch_counts[targets].all():
             for to_id in to_ids:
                 self._transition(camera_id, to_id)  # the error that says which and why
-        part = self._part(source)
-        position = np.full(self.camera_ids.size, -1, dtype=np.intp)
-        position[part.target] = np.arange(part.target.size)
-        found = position[targets]
-        if (found < 0).any():
+        arrive = self._arrival_edges(source, targets)
+        if arrive is None:
             for to_id in to_ids:
                 self._transition(camera_id, to_id)
-        arrive = part.arrive_edge[found].astype(np.intp)
+            msg = f"a camera of {to_ids!r} is not reachable from {camera_id!r}"
+            raise NotFoundError(msg)  # not reached: _transition says which
         pred = self._tree(source)
         size = len(self.network.nodes)
         child = self.network.edges.u[arrive].astype(np.intp)
@@ -257,6 +338,21 @@ class TransitionModel:
         first = arrive.copy()
         first[along] = self._search.matrix.edge_between(parent[along], child[along])
         return first, arrive
+
+    def _arrival_edges(self, source: int, targets: IntArray) -> IntArray | None:
+        """The edge each target's quickest trip arrives on (None if one is not reached):
+        from the whole reach where it is known, else from the targets' pairs alone."""
+        if self.rows is not None or source in self._computed or source not in self._searched:
+            part = self._part(source)
+            position = np.full(self.camera_ids.size, -1, dtype=np.intp)
+            position[part.target] = np.arange(part.target.size)
+            found = position[targets]
+            return None if (found < 0).any() else part.arrive_edge[found].astype(np.intp)
+        reached, _, _, edge = self._arrivals(source, np.unique(targets))
+        position = np.full(self.camera_ids.size, -1, dtype=np.intp)
+        position[reached] = np.arange(reached.size)
+        found = position[targets]
+        return None if (found < 0).any() else edge[found]
 
     def via(self, camera_id: str, to_id: str) -> list[str]:
         """Cameras (online or not) watching the free-flow path from A to B, in order.

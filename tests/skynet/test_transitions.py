@@ -344,3 +344,34 @@ def test_path_ends_are_those_of_the_paths(small_city: Street) -> None:
     assert far
     with pytest.raises(NotFoundError, match="not reachable"):
         lazy.path_ends(source, [*near, far[0]])
+
+
+def test_reach_among_some_cameras_is_the_whole_reach_kept_to_them(small_city: Street) -> None:
+    """Linking asks an on-demand model for a sighting's few passable cameras alone: the
+    same trips in the same order as the whole reach filtered, and path ends to match."""
+    network, registry, attachment = small_city
+    built = TransitionModel.build(network, registry, attachment, horizon_s=300.0)
+    rng = np.random.default_rng(3)
+    checked = 0
+    for camera_id in attachment.camera_ids[::7].tolist():
+        lazy = TransitionModel.on_demand(network, registry, attachment, horizon_s=300.0)
+        whole = built.reachable(camera_id)
+        assert whole.rows is not None
+        pool = np.concatenate([whole.rows, rng.integers(0, registry.ids.size, 20)])
+        asked = rng.choice(pool, size=min(pool.size, 15), replace=False).astype(np.intp)
+        keep = np.isin(whole.rows, asked)
+        for model in (lazy, built):
+            got = model.reachable_among(camera_id, asked)
+            assert got.rows is not None
+            assert np.array_equal(got.rows, whole.rows[keep])
+            assert np.array_equal(got.to_ids, whole.to_ids[keep])
+            assert np.array_equal(got.free_flow_s, whole.free_flow_s[keep])
+            assert np.array_equal(got.distance_m, whole.distance_m[keep])
+        targets = [str(t) for t in whole.to_ids[keep].tolist()]
+        if targets:  # ends from the kept search alone, before the whole reach is computed
+            assert camera_id not in [str(c) for c in lazy.camera_ids[list(lazy._computed)]]
+            first, last = lazy.path_ends(camera_id, targets)
+            want_first, want_last = built.path_ends(camera_id, targets)
+            assert np.array_equal(first, want_first) and np.array_equal(last, want_last)
+            checked += len(targets)
+    assert checked > 0
