@@ -96,6 +96,7 @@ class DirectedTrips:
     _facts: dict[tuple[int, int, bool, str, str], _TripFact] = field(default_factory=dict)
     _edge_pace: FloatArray | None = None
     _node_pairs: dict[bool, _NodePairs] = field(default_factory=dict)
+    _online: dict[int, list[tuple[str, float]]] = field(default_factory=dict)
     _roads: RoadMatrix | None = None
     _reverse_length: csr_matrix | None = None
     #: The last sighting's trips found (its rings measure the inner rings' candidates again).
@@ -407,11 +408,20 @@ class DirectedTrips:
 
     def _watching(self, row: int, after_m: float, before_m: float) -> set[str]:
         """Online cameras whose view on the edge starts within ``[after_m, before_m)``."""
-        return {
-            name
-            for name, start, _, online in self._watchers_of(row)
-            if online and after_m <= start < before_m
-        }
+        online = self._online_on(row)
+        if not online:
+            return set()
+        return {name for name, start in online if after_m <= start < before_m}
+
+    def _online_on(self, row: int) -> list[tuple[str, float]]:
+        """(camera, view start) of the online cameras watching the edge (kept: most edges a
+        timeline's trips cross are asked of again and again, and most have none)."""
+        online = self._online.get(row)
+        if online is None:
+            online = self._online[row] = [
+                (name, start) for name, start, _, on in self._watchers_of(row) if on
+            ]
+        return online
 
     def _watchers_of(self, row: int) -> list[tuple[str, float, float, bool]]:
         """(camera, view start, view end, online) of every camera watching the edge, in the

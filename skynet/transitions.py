@@ -341,8 +341,9 @@ class TransitionModel:
 
     def _arrival_edges(self, source: int, targets: IntArray) -> IntArray | None:
         """The edge each target's quickest trip arrives on (None if one is not reached):
-        from the whole reach where it is known, else from the targets' pairs alone."""
-        if self.rows is not None or source in self._computed or source not in self._searched:
+        from the whole reach where it is known, else from the targets' pairs alone (on
+        the camera's search: going back, each earlier candidate's camera is a source)."""
+        if self.rows is not None or source in self._computed:
             part = self._part(source)
             position = np.full(self.camera_ids.size, -1, dtype=np.intp)
             position[part.target] = np.arange(part.target.size)
