@@ -15,7 +15,14 @@ checks against motmetrics), links right and wrong, and the growth of the
 run time with the number of sightings: the same hour cut to its first
 quarter, half and whole (``--growth``), and the hour repeated ``--tile N``
 times one after another (the same density over N hours: 10 gives about
-100,000 sightings). Claim (issue 6): IDF1 >= 0.90.
+100,000 sightings). Scoring (wall and CPU seconds, the pool's included) and
+the assignment are timed apart; ``--assign-tiles N`` times the assignment
+alone on the last run's links repeated N times (101: a million sightings).
+``--causes`` says where IDF1 is lost (links joining two vehicles against
+true links missed); ``--seed`` builds another county, and
+``--fit-calibration`` prints the recalibration weights fitted on its truth
+(for :data:`skynet._association_calibration.CALIBRATION`: fit on one seed,
+score others). Claim (issue 6): IDF1 >= 0.90.
 
 Example: python benchmarks/bench_associate.py --light day --workers 2
 """
@@ -27,13 +34,23 @@ import dataclasses
 import hashlib
 import json
 import pickle
+import resource
 import time
 from pathlib import Path
 
 import numpy as np
 
 from camera_registry import CameraRegistry
-from skynet.associate import Association, associate
+from skynet import _association_calibration as calibration
+from skynet.associate import (
+    Association,
+    CandidateLinks,
+    assign,
+    associate_links,
+    candidate_links,
+    in_time_order,
+    track_labels,
+)
 from skynet.identity import id_scores
 from skynet.linking import LINK_MODELS
 from skynet.roads.network import RoadNetwork
@@ -62,6 +79,31 @@ def main() -> None:
         default=[],
         help="also run the hour repeated N times one after another (e.g. 10: 100k sightings)",
     )
+    parser.add_argument("--seed", type=int, default=None, help="the county's seed (default: spec)")
+    parser.add_argument(
+        "--fit-calibration",
+        action="store_true",
+        help="print the association's recalibration weights fitted on this world's truth",
+    )
+    parser.add_argument(
+        "--no-calibration", action="store_true", help="assign on the links as scored"
+    )
+    parser.add_argument(
+        "--keep-links",
+        action="store_true",
+        help="keep each run's scored links under --out and reuse them (no scoring time then)",
+    )
+    parser.add_argument(
+        "--causes", action="store_true", help="also say where IDF1 is lost (wrong vs missed links)"
+    )
+    parser.add_argument(
+        "--assign-tiles",
+        type=int,
+        nargs="*",
+        default=[],
+        help="also time the assignment alone on the last run's links repeated N times "
+        "(101: about a million sightings)",
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "_out" / "associate")
     args = parser.parse_args()
 
@@ -80,22 +122,49 @@ def main() -> None:
     runs = [(sightings[: round(share * len(sightings))], truth_of) for share in shares]
     runs += [_tiled(simulated, hours=n) for n in args.tile]
     rows = []
+    result: Association | None = None
     for part, truth_of in runs:
         linker = Linker(
             transitions, network, registry, SightingPool(part), model=LINK_MODELS[args.light]
         )
-        start = time.perf_counter()
-        result = associate(linker, part, workers=args.workers)
-        seconds = time.perf_counter() - start
-        rows.append(_report(result, truth_of, seconds))
+        start, cpu = time.perf_counter(), _cpu_s()
+        ordered = in_time_order(part)
+        kept = args.out / f"links-{_digest(ordered)}.npz"
+        if args.keep_links and kept.exists():
+            with np.load(kept) as saved:
+                links = CandidateLinks(saved["early"], saved["late"], saved["probability"])
+        else:
+            links = candidate_links(linker, ordered, workers=args.workers)
+        if args.keep_links:
+            args.out.mkdir(parents=True, exist_ok=True)
+            np.savez(kept, early=links.early, late=links.late, probability=links.probability)
+        scored, scored_cpu = time.perf_counter(), _cpu_s()
+        day = args.light == "day" and not args.no_calibration
+        result = associate_links(ordered, links, recalibrate=day)
+        row = _report(result, truth_of, time.perf_counter() - start)
+        row.update(
+            scoring_s=scored - start,
+            scoring_cpu_s=scored_cpu - cpu,
+            assignment_s=time.perf_counter() - scored,
+        )
+        rows.append(row)
+        if args.causes:
+            _print_causes(result, truth_of)
     _print(rows)
+    if args.fit_calibration and result is not None and result.links is not None:
+        print("CALIBRATION =", _fit_calibration(result, runs[-1][1]))
+    if result is not None and result.links is not None:
+        for tiles in args.assign_tiles:
+            rows.append(_time_assignment(result.links, len(result.sightings), tiles))
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"result-{args.light}.json").write_text(json.dumps(rows, indent=2) + "\n")
 
 
 def _world(args: argparse.Namespace) -> tuple[Scenario, SimulatedSightings]:
+    spec = ScenarioSpec.from_file(SPEC)
     spec = dataclasses.replace(
-        ScenarioSpec.from_file(SPEC),
+        spec,
+        seed=spec.seed if args.seed is None else args.seed,
         road_cameras=args.road_cameras,
         village_cameras=args.village_cameras,
         background_vehicles=args.vehicles,
@@ -139,12 +208,7 @@ def _tiled(simulated: SimulatedSightings, *, hours: int) -> tuple[list[Sighting]
 def _report(result: Association, truth_of: dict[str, int], seconds: float) -> dict[str, float]:
     truth = np.array([truth_of[s.id] for s in result.sightings])
     scores = id_scores(truth, result.track)
-    following = np.full(truth.size, -1)
-    last: dict[int, int] = {}
-    for row, vehicle in enumerate(truth.tolist()):
-        if vehicle in last:
-            following[last[vehicle]] = row
-        last[vehicle] = row
+    following, _, _ = _truth_links(truth)
     # each track's links: consecutive rows of one track
     linked_right = linked_wrong = 0
     for rows in result.tracks():
@@ -167,16 +231,129 @@ def _report(result: Association, truth_of: dict[str, int], seconds: float) -> di
     }
 
 
+def _fit_calibration(result: Association, truth_of: dict[str, int]) -> tuple[float, ...]:
+    """Recalibration weights from this world's truth (to be used on other worlds)."""
+    assert result.links is not None
+    links = result.links
+    truth = np.array([truth_of[s.id] for s in result.sightings])
+    following, _, _ = _truth_links(truth)
+    t_in = np.array([s.t_in for s in result.sightings])
+    t_out = np.array([s.t_out for s in result.sightings])
+    gap = t_in[links.late] - t_out[links.early]
+    right = following[links.early] == links.late
+    return calibration.fit(links.probability, links.early, links.late, gap, truth.size, right)
+
+
+def _digest(sightings: list[Sighting]) -> str:
+    """A short key of the sightings (ids and times) for their kept links."""
+    text = "".join(f"{s.id}{s.t_in:.3f}" for s in sightings)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process and its finished children (the scoring pool)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def _time_assignment(links: CandidateLinks, n: int, tiles: int) -> dict[str, float]:
+    """The global assignment and its chains alone, on ``links`` repeated ``tiles`` times
+    (rows shifted per copy: as many sightings, links and competitors per sighting)."""
+    offset = np.repeat(np.arange(tiles, dtype=np.intp) * n, len(links))
+    tiled = CandidateLinks(
+        np.tile(links.early, tiles) + offset,
+        np.tile(links.late, tiles) + offset,
+        np.tile(links.probability, tiles),
+    )
+    start, cpu = time.perf_counter(), time.process_time()
+    successor = assign(n * tiles, tiled)
+    tracks = int(track_labels(successor).max()) + 1
+    seconds, cpu_s = time.perf_counter() - start, time.process_time() - cpu
+    print(
+        f"assignment alone: {n * tiles} sightings, {len(tiled)} links, {tracks} tracks: "
+        f"{seconds:.2f} s ({cpu_s:.2f} s CPU)"
+    )
+    return {"sightings": float(n * tiles), "links": float(len(tiled)), "assignment_s": seconds}
+
+
+def _print_causes(result: Association, truth_of: dict[str, int]) -> None:
+    """Where IDF1 is lost: links that join two vehicles (merges) against true links not
+    kept (fragmentation), each scored by the IDF1 that undoing it alone would give."""
+    truth = np.array([truth_of[s.id] for s in result.sightings])
+    n = truth.size
+    following, first, last = _truth_links(truth)
+    successor = np.full(n, -1, dtype=np.intp)
+    for rows in result.tracks():
+        successor[rows[:-1]] = rows[1:]
+    linked = np.flatnonzero(successor >= 0)
+    merges = linked[truth[linked] != truth[successor[linked]]]
+    skips = linked[(truth[linked] == truth[successor[linked]])]
+    skips = skips[following[skips] != successor[skips]]
+    unmerged = successor.copy()
+    unmerged[merges] = -1
+    has_predecessor = np.zeros(n, dtype=bool)
+    has_predecessor[unmerged[unmerged >= 0]] = True
+    missed = np.flatnonzero((following >= 0) & (unmerged < 0))
+    free = missed[~has_predecessor[following[missed]]]
+    repaired = unmerged.copy()
+    repaired[free] = following[free]
+    candidates = result.links
+    pairs = set()
+    if candidates is not None:
+        pairs = set(zip(candidates.early.tolist(), candidates.late.tolist(), strict=True))
+    true_rows = np.flatnonzero(following >= 0)
+    present = sum((a, int(following[a])) in pairs for a in true_rows.tolist())
+    t_in = np.array([s.t_in for s in result.sightings])
+    t_out = np.array([s.t_out for s in result.sightings])
+    gap_true = t_in[following[true_rows]] - t_out[true_rows]
+    gap_merge = t_in[successor[merges]] - t_out[merges]
+    gap_free = t_in[following[free]] - t_out[free]
+
+    def idf1(succ: np.ndarray) -> float:
+        return id_scores(truth, track_labels(succ)).idf1
+
+    def pct(x: np.ndarray) -> str:
+        return "/".join(f"{v:.0f}" for v in np.percentile(x, [10, 50, 90])) if x.size else "-"
+
+    print(
+        f"causes ({n} sightings): IDF1 {idf1(successor):.3f}; {merges.size} links join two "
+        f"vehicles ({last[merges].mean():.0%} from a vehicle's last sighting, "
+        f"{first[successor[merges]].mean():.0%} to one's first), {skips.size} skip one of "
+        f"the same vehicle; without the joins {idf1(unmerged):.3f}, and with the {free.size} "
+        f"missed true links whose ends are both free {idf1(repaired):.3f}; true links among "
+        f"the candidates {present}/{true_rows.size}; gap s (10/50/90 %): true links "
+        f"{pct(gap_true)}, joins {pct(gap_merge)}, missed {pct(gap_free)}"
+    )
+
+
+def _truth_links(truth: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's true next row (-1: none), and whether it is its vehicle's first / last."""
+    following = np.full(truth.size, -1, dtype=np.intp)
+    first = np.zeros(truth.size, dtype=bool)
+    last_row: dict[int, int] = {}
+    for row, vehicle in enumerate(truth.tolist()):
+        if vehicle in last_row:
+            following[last_row[vehicle]] = row
+        else:
+            first[row] = True
+        last_row[vehicle] = row
+    last = np.zeros(truth.size, dtype=bool)
+    last[list(last_row.values())] = True
+    return following, first, last
+
+
 def _print(rows: list[dict[str, float]]) -> None:
     print(
         f"{'sightings':>10} {'vehicles':>9} {'tracks':>7} {'links right/wrong/true':>23} "
-        f"{'IDF1':>6} {'time s':>7} {'ms/sighting':>12}"
+        f"{'IDF1':>6} {'time s':>7} {'ms/sighting':>12} {'scoring s':>10} {'CPU s':>8} "
+        f"{'assign s':>9}"
     )
     for r in rows:
         links = f"{r['links_right']:.0f}/{r['links_wrong']:.0f}/{r['true_links']:.0f}"
         print(
             f"{r['sightings']:>10.0f} {r['vehicles']:>9.0f} {r['tracks']:>7.0f} {links:>23} "
             f"{r['idf1']:>6.3f} {r['seconds']:>7.1f} {1000 * r['seconds'] / r['sightings']:>12.2f}"
+            f" {r['scoring_s']:>10.1f} {r['scoring_cpu_s']:>8.1f} {r['assignment_s']:>9.2f}"
         )
 
 

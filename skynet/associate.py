@@ -7,11 +7,14 @@ the candidates of one sighting compete with each other and with "not seen
 again"), and a pair's probability is the geometric mean of what its two
 ends say. Sightings of one passage by two cameras with overlapping views,
 which the linker skips on purpose, are paired here (:func:`overlap_links`).
-Then one global assignment picks at most one successor and one predecessor
-per sighting, maximising the summed log-odds of the links it keeps (scipy's
-sparse min-cost bipartite matching): two sightings that both claim one later
-sighting are settled by the whole span, not by who came first. Chains of
-links are the tracks.
+The day model's probabilities are then recalibrated for city density by
+the pair's time gap and the likely rivals at its two ends
+(:mod:`skynet._association_calibration`: a link ten minutes long is far less
+often right than its score says). Then one global assignment picks at most
+one successor and one predecessor per sighting, maximising the summed
+log-odds of the links it keeps (scipy's sparse min-cost bipartite
+matching): two sightings that both claim one later sighting are settled by
+the whole span, not by who came first. Chains of links are the tracks.
 
 Scoring is most of the work and is independent per sighting, so it runs in
 a process pool over contiguous shares of the sightings (forked: the workers
@@ -33,11 +36,12 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.sparse.csgraph import connected_components, min_weight_full_bipartite_matching
 
+from skynet._association_calibration import recalibrated
 from skynet.audit import AuditLog, Purpose
 from skynet.cases import CaseStore
 from skynet.errors import BadInputError
 from skynet.investigate import Investigation, check_window
-from skynet.linking import PairPaths, SightingArrays, score_links
+from skynet.linking import LINK_MODELS, PairPaths, SightingArrays, score_links
 from skynet.timeline import ChainEnd, Linker, SightingPool, Timeline, TimelineEntry
 from skynet.times import format_time
 from trackers.sighting import Sighting
@@ -122,6 +126,8 @@ class Association:
     track: IntArray
     link_probability: FloatArray
     candidates: int
+    #: The scored links the assignment chose from (rows as in ``sightings``).
+    links: CandidateLinks | None = None
 
     @property
     def n_tracks(self) -> int:
@@ -164,26 +170,77 @@ def associate(
     on_progress: ProgressCallback | None = None,
 ) -> Association:
     """Link ``sightings`` (any order) into tracks; see the module docstring."""
+    _check_threshold(threshold)
+    ordered = in_time_order(sightings)
+    links = candidate_links(linker, ordered, workers=workers, on_progress=on_progress)
+    day = np.array([linker.model_for(s) is LINK_MODELS["day"] for s in ordered], dtype=bool)
+    return associate_links(ordered, links, threshold=threshold, recalibrate=day)
+
+
+def _check_threshold(threshold: float) -> None:
     if not 0.0 < threshold < 1.0:
-        raise BadInputError(
-            f"threshold {threshold} is not a probability in (0, 1)", field="threshold"
-        )
+        msg = f"threshold {threshold} is not a probability in (0, 1)"
+        raise BadInputError(msg, field="threshold")
+
+
+def in_time_order(sightings: Sequence[Sighting]) -> list[Sighting]:
+    """The sightings by ``(t_in, id)``: the row order of every association array."""
     ordered = sorted(sightings, key=lambda s: (s.t_in, s.id))
     if len({s.id for s in ordered}) != len(ordered):
         raise BadInputError("the same sighting id appears twice", field="sightings")
-    links = CandidateLinks.concat(
+    return ordered
+
+
+def candidate_links(
+    linker: Linker,
+    ordered: Sequence[Sighting],
+    *,
+    workers: int | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> CandidateLinks:
+    """Every scored link between ``ordered`` (:func:`in_time_order`) rows: the linker's
+    candidates both ways and the overlapping views' pairs. Nearly all of the run time."""
+    return CandidateLinks.concat(
         [
             score_candidates(linker, ordered, workers=workers, on_progress=on_progress),
             overlap_links(linker, ordered),
         ]
     )
-    successor = assign(len(ordered), links, threshold=threshold)
-    into = np.full(len(ordered), np.nan)
-    linked = np.flatnonzero(successor >= 0)
+
+
+def associate_links(
+    ordered: Sequence[Sighting],
+    links: CandidateLinks,
+    *,
+    threshold: float = LINK_THRESHOLD,
+    recalibrate: bool | NDArray[np.bool_] = True,
+) -> Association:
+    """Tracks from scored links (:func:`candidate_links`): the global assignment, its chains.
+
+    Apart from scoring so that each part can be timed, and the assignment rerun on
+    kept links (a million sightings' links are assigned in seconds). ``recalibrate``
+    (all rows, none, or per early row: those the day model scored, for which it was
+    fitted): the links' probabilities recalibrated by gap and rivals first
+    (:mod:`skynet._association_calibration`); the association keeps the links as scored.
+    """
+    _check_threshold(threshold)
+    ordered = list(ordered)
     n = len(ordered)
-    at = np.searchsorted(links.early * n + links.late, linked * n + successor[linked])
-    into[successor[linked]] = links.probability[at]
-    return Association(ordered, track_labels(successor), into, len(links))
+    chosen = links
+    rows = np.broadcast_to(np.asarray(recalibrate, dtype=bool), (n,))
+    if len(links) and rows.any():
+        t_in = np.array([s.t_in for s in ordered], dtype=np.float64)
+        t_out = np.array([s.t_out for s in ordered], dtype=np.float64)
+        gap = t_in[links.late] - t_out[links.early]
+        p = recalibrated(links.probability, links.early, links.late, gap, n)
+        p = np.where(rows[links.early], p, links.probability)
+        chosen = CandidateLinks(links.early, links.late, p)
+    successor = assign(n, chosen, threshold=threshold)
+    into = np.full(n, np.nan)
+    linked = np.flatnonzero(successor >= 0)
+    at = np.searchsorted(chosen.early * n + chosen.late, linked * n + successor[linked])
+    into[successor[linked]] = chosen.probability[at]
+    return Association(ordered, track_labels(successor), into, len(links), links)
 
 
 def score_candidates(

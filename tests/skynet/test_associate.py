@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from camera_registry import CameraRegistry
+from skynet import _association_calibration as calibration
 from skynet import associate as association
 from skynet import identity
 from skynet.associate import CandidateLinks, assign, associate, overlap_links, track_labels
@@ -120,6 +121,33 @@ def test_id_scores_sparse_matching_equals_dense(monkeypatch: pytest.MonkeyPatch)
         id_scores(truth, predicted[:-1])
 
 
+def test_recalibration_fit_recovers_known_weights() -> None:
+    """Labels drawn from a known recalibration: the fit finds its weights again."""
+    rng = np.random.default_rng(3)
+    n, m = 4000, 20000
+    early = rng.integers(0, n, m).astype(np.intp)
+    late = rng.integers(0, n, m).astype(np.intp)
+    p = rng.uniform(0.02, 0.98, m)
+    gap = rng.exponential(200.0, m)
+    truth = (1.2, -0.8, 0.1, -0.3, -0.2, 1.5)
+    right = rng.random(m) < calibration.recalibrated(p, early, late, gap, n, truth)
+    fitted = calibration.fit(p, early, late, gap, n, right)
+    assert fitted[:3] == pytest.approx(truth[:3], abs=0.2)  # log-odds and gap terms
+    again = calibration.recalibrated(p, early, late, gap, n, fitted)
+    expected = calibration.recalibrated(p, early, late, gap, n, truth)
+    assert np.abs(again - expected).mean() < 0.02 and np.abs(again - expected).max() < 0.1
+
+
+def test_recalibrated_links_keep_impossible_ones_out() -> None:
+    early = np.array([0, 0, 1], dtype=np.intp)
+    late = np.array([1, 2, 2], dtype=np.intp)
+    p = np.array([0.0, 0.6, 0.6])
+    out = calibration.recalibrated(p, early, late, np.array([5.0, 5.0, 900.0]), 3)
+    assert out[0] == 0.0 and 0.0 < out[1] < 1.0
+    assert out[2] < out[1]  # the same score ten minutes later: less sure
+    assert calibration.recalibrated(np.empty(0), early[:0], late[:0], np.empty(0), 0).size == 0
+
+
 def _motmetrics():  # type: ignore[no-untyped-def]
     """motmetrics, with the ``np.asfarray`` it still calls restored on NumPy 2."""
     if not hasattr(np, "asfarray"):
@@ -199,6 +227,10 @@ def test_tracks_recover_the_vehicles(city: City) -> None:
     # the same in one process: the pool changes nothing
     again = associate(linker, sightings, workers=1)
     np.testing.assert_array_equal(again.track, result.track)
+    # scoring and assignment apart give the same tracks; the links are kept as scored
+    assert result.links is not None and len(result.links) == result.candidates
+    apart = association.associate_links(result.sightings, result.links)
+    np.testing.assert_array_equal(apart.track, result.track)
     # each track's links carry their probability; a track's first sighting has none
     for rows in result.tracks():
         assert np.isnan(result.link_probability[rows[0]])
