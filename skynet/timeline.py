@@ -232,6 +232,10 @@ class Linker:
     _near: dict[tuple[str, bool], Neighbours] = field(default_factory=dict)
     _reachable: dict[tuple[str, bool], Neighbours] = field(default_factory=dict)
     _windows: WindowCache | None = None
+    _last_window: (
+        tuple[tuple[str, bytes, bytes, bytes], tuple[SightingArrays, NDArray[np.intp]]] | None
+    ) = None
+    _last_directed: tuple[tuple[str, bool, bytes, float], FloatArray] | None = None
 
     def model_for(self, sighting: Sighting) -> LinkModel:
         if self.model is not None:
@@ -530,7 +534,19 @@ class Linker:
         self, to_ids: NDArray[np.str_], low: FloatArray, high: FloatArray, by: TimeSide
     ) -> tuple[SightingArrays, NDArray[np.intp]]:
         """Each camera's sightings whose ``by`` time lies in its own window, and the row of
-        its camera in ``to_ids``."""
+        its camera in ``to_ids``. The last answer is kept: once a sighting's rings hold all
+        its cameras, the outer rings ask the same windows again (only the shortlist grows).
+        """
+        key = (by, to_ids.tobytes(), low.tobytes(), high.tobytes())
+        if self._last_window is not None and self._last_window[0] == key:
+            return self._last_window[1]
+        found = self._windows_of(to_ids, low, high, by)
+        self._last_window = (key, found)
+        return found
+
+    def _windows_of(
+        self, to_ids: NDArray[np.str_], low: FloatArray, high: FloatArray, by: TimeSide
+    ) -> tuple[SightingArrays, NDArray[np.intp]]:
         cameras = to_ids.tolist()
         if np.isfinite(low).all() and np.isfinite(high).all():
             return self._windowed().bounded(cameras, low, high, by=by)
@@ -562,12 +578,18 @@ class Linker:
     def _directed(
         self, sighting: Sighting, to_ids: NDArray[np.str_], forward: bool, limit_s: float
     ) -> FloatArray:
-        """Directed free-flow time to each camera's nearest watched edge (NaN: unknown)."""
+        """Directed free-flow time to each camera's nearest watched edge (NaN: unknown);
+        the last answer kept, as for :meth:`_candidate_window`."""
         if not self.directed:
             return np.full(to_ids.shape[0], np.nan)
-        return self._directed_trips().camera_times(
+        key = (sighting.id, forward, to_ids.tobytes(), limit_s)
+        if self._last_directed is not None and self._last_directed[0] == key:
+            return self._last_directed[1]
+        times = self._directed_trips().camera_times(
             sighting, to_ids, forward=forward, limit_s=limit_s
         )
+        self._last_directed = (key, times)
+        return times
 
     def _path_facts(
         self, early: NDArray[np.str_], late: NDArray[np.str_], need_passed: NDArray[np.bool_]
