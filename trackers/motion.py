@@ -204,7 +204,6 @@ class MotionConfig:
     night_below: float = 0.0
     night_side: float = 0.0
     night_above: float = 6.0
-    night_head_above: float = 0.0
     night_tail_side: float = 0.5
 
     @property
@@ -557,14 +556,11 @@ class MotionDetector:
         has_head = np.isfinite(heads[0])
         size = np.where(has_head, heads[1] - heads[0], 0.0)
         bottom = np.where(has_head, np.minimum(y + h, heads[1] + config.night_below * size), y + h)
-        top = y
-        if config.night_head_above > 0.0:
-            top = np.where(has_head, np.maximum(y, heads[0] - config.night_head_above * size), y)
         left = np.where(has_head, np.maximum(x, heads[2] - config.night_side * size), x)
         right = np.where(has_head, np.minimum(x + w, heads[3] + config.night_side * size), x + w)
         tail_only = np.isfinite(tails[0]) & ~has_head
         size = np.where(tail_only, tails[1] - tails[0], 0.0)
-        top = np.where(tail_only, np.maximum(y, tails[0] - config.night_above * size), top)
+        top = np.where(tail_only, np.maximum(y, tails[0] - config.night_above * size), y)
         side = config.night_tail_side * size
         left = np.where(tail_only, np.maximum(x, tails[2] - side), left)
         right = np.where(tail_only, np.minimum(x + w, tails[3] + side), right)
