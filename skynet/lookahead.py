@@ -184,7 +184,7 @@ class Lookahead:
         ]
         if not self.skip_ahead:
             return nearest
-        empty = [c for c, until in reviewed.items() if until > last.t_out]
+        empty = _empty_over(ordered, reviewed, opened, last.t_out, now_s)
         way = self.onward.onward(last.camera_id, last.exit_edge, empty=empty, came_from=came_from)
         ids = self.frontier.attachment.camera_ids.astype(str)
         usable = (

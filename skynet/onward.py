@@ -2,13 +2,14 @@
 
 The frontier asks which camera shows the target *next*; to skip ahead one
 needs the chance that it passes a camera *at all*. Here every road junction
-within reach (the horizon, at free flow, past at most ``MAX_PASSED`` watched
-roads) is a place the target may be heading for, a nearer one likelier
-(``DESTINATION_SCALE_S``), and it drives there the frontier's way round:
-past the fewest watched roads, then the quickest, from where it left the
-last view (along its exit edge, so the way it was heading counts). A
-camera's chance is the share of those places whose way passes a road it
-watches: a camera a fleeing driver can go round scores low, one where every
+within reach (the horizon) is a place the target may be heading for, all
+alike (``DESTINATION_SCALE_S``: nearer ones likelier fitted worse), and it
+drives there the quickest way, every watched road costing ``WATCHED_COST_S``
+more (a fleeing driver leans towards unwatched roads, but a way round all
+cameras fitted far worse), from where it left the last view (along its exit
+edge, so the way it was heading counts). A camera's chance is the share of
+those places whose way passes a road it watches: a camera a fleeing driver
+can go round scores lower, one where every
 way converges (a bridge, the one lane out of a village) scores high however
 far. Each road of a camera opened and found empty on the way to a place
 weighs that place down by the miss probability (it would have seen the
@@ -19,6 +20,7 @@ search tree (one pass down, one up), so memory stays linear in the network.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Final
@@ -27,14 +29,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skynet._paths import bounded_tree
-from skynet.frontier import MAX_PASSED, PENALTY_S, TURN_BACK, departures
+from skynet.frontier import TURN_BACK, departures
 from skynet.implied import RoadGraph, road_graph
 from skynet.roads.cameras import CameraAttachment, edge_label
 from skynet.roads.network import RoadNetwork
 
 #: Free-flow seconds over which a place's chance of being where the target is heading
-#: falls by e (nearer places are likelier goals; the rest of an escape is unknown).
-DESTINATION_SCALE_S: Final = 600.0
+#: falls by e (infinite: every place within reach alike; the rest of an escape is unknown).
+DESTINATION_SCALE_S: Final = math.inf
+#: Seconds a road an online camera watches costs on the way to a place, more than its
+#: free-flow time: a driver who flees leans a little towards the roads no camera watches,
+#: but does not go far out of the way for it.
+WATCHED_COST_S: Final = 60.0
 
 FloatArray = NDArray[np.float64]
 
@@ -75,12 +81,8 @@ class OnwardModel:
         graph = self._road_graph()
         mine, to_head = departures(att, self.network, from_camera, exit_edge)
         edge = att.edge[mine]
-        budget = MAX_PASSED * PENALTY_S + self.horizon_s
-        cost, before = bounded_tree(graph.matrix, edges.v[edge], to_head, budget)
-        reach = np.full(cost.shape, np.inf)  # seconds on the way round, past the penalties
-        finite = np.isfinite(cost)
-        reach[finite] = cost[finite] - np.floor(cost[finite] / PENALTY_S) * PENALTY_S
-        reach[reach > self.horizon_s] = np.inf
+        cost, before = bounded_tree(graph.matrix, edges.v[edge], to_head, self.horizon_s)
+        reach = np.where(np.isfinite(cost), cost, np.inf)  # seconds, the watched roads' cost in
         tree = self._tree(reach, cost, before)
         cameras = att.camera_ids.shape[0]
         ahead = np.zeros(cameras, dtype=bool)  # farther along the exit edge: always passed
@@ -89,7 +91,7 @@ class OnwardModel:
             ahead[att.camera[on]] = True
         weight = np.zeros_like(reach)
         finite = np.isfinite(reach)
-        weight[finite] = np.exp(-reach[finite] / self.destination_scale_s)
+        weight[finite] = np.exp(-reach[finite] / self.destination_scale_s)  # 1: all alike
         behind = np.asarray(att.camera_rows(list(empty)), dtype=np.intp)
         behind = behind[behind >= 0]
         if behind.size:  # each watched road of an empty camera on the way: a miss
@@ -139,7 +141,9 @@ class OnwardModel:
         att, edges = self.attachment, self.network.edges
         pairs = np.flatnonzero(att.online[att.camera])
         heads = edges.v[att.edge[pairs]]
-        on_tree = tree.edge_into[heads] == att.edge[pairs]
+        slot = self._road_graph().slot  # a parallel road counts as the one the tree took
+        into = tree.edge_into[heads]
+        on_tree = (into >= 0) & (slot[np.maximum(into, 0)] == slot[att.edge[pairs]])
         cams, heads = att.camera[pairs[on_tree]], heads[on_tree]
         first, size = tree.preorder()
         order = np.lexsort((first[heads], cams))
@@ -161,13 +165,13 @@ class OnwardModel:
         return np.bincount(pairs[1], minlength=len(self.network.edges)).astype(np.float64)
 
     def _road_graph(self) -> RoadGraph:
-        """Free-flow seconds, ``PENALTY_S`` more on every road an online camera watches."""
+        """Free-flow seconds, ``WATCHED_COST_S`` more on every road an online camera watches."""
         if self._graph is None:
             att = self.attachment
             watched = np.zeros(len(self.network.edges), dtype=bool)
             watched[att.edge[att.online[att.camera]]] = True
             self._graph = road_graph(
-                self.network, self.network.edges.travel_time + PENALTY_S * watched
+                self.network, self.network.edges.travel_time + WATCHED_COST_S * watched
             )
         return self._graph
 

@@ -8,6 +8,7 @@ import pytest
 from roads_helpers import SITE, camera_at, registry_of, road_graph
 
 from skynet.frontier import FrontierModel
+from skynet.gap import GapModel
 from skynet.implied import ImpliedCameras, Visit
 from skynet.lookahead import Lookahead
 from skynet.onward import OnwardModel, _Tree
@@ -75,13 +76,32 @@ def test_the_way_on_passes_the_unavoidable_cameras(
     way = onward.onward("a", "A-B-0")
     rows = {str(c): i for i, c in enumerate(model.attachment.camera_ids)}
     assert way.chance[rows["b"]] == pytest.approx(1.0)  # ahead on the exit edge
-    assert way.chance[rows["c"]] > way.chance[rows["m"]]  # m can be gone round, c cannot
+    assert way.chance[rows["c"]] >= way.chance[rows["d"]]  # every way past d passes c
+    assert 0.0 < way.chance[rows["m"]] < 1.0  # places on the way round E do not pass m
     assert way.chance[rows["a"]] == 0.0
     empty = onward.onward("a", "A-B-0", empty=["c"])
     assert empty.chance[rows["d"]] < way.chance[rows["d"]]  # c saw nothing: d is less likely
     turned = onward.onward("m", "C-B-0", came_from="a")
     plain = onward.onward("m", "C-B-0")
     assert turned.chance[rows["a"]] < plain.chance[rows["a"]]  # places back past a weigh less
+
+
+def test_the_gap_model_gives_each_camera_its_chance_of_being_passed_in_the_gap(
+    world: tuple[RoadNetwork, FrontierModel],
+) -> None:
+    network, model = world
+    rows = {str(c): i for i, c in enumerate(model.attachment.camera_ids)}
+    gaps = GapModel(network, model.attachment)
+    loose = gaps.between(*leg(ROUND_S + 60.0))
+    assert loose.chance[rows["b"]] == pytest.approx(1.0)  # ahead on the exit edge
+    assert loose.chance[rows["c"]] == pytest.approx(1.0)  # before d on its entry edge
+    assert 0.0 < loose.chance[rows["m"]] < 1.0  # the way round E fits the gap
+    assert loose.chance[rows["a"]] == 0.0 and loose.chance[rows["d"]] == 0.0
+    assert 0.0 < loose.at_s[rows["m"]] < ROUND_S + 60.0
+    tight = gaps.between(*leg((DIRECT_S + ROUND_S) / 2))
+    assert tight.chance[rows["m"]] == pytest.approx(1.0)  # no time to go round
+    silent = gaps.between(*leg(ROUND_S + 60.0), empty=["m"])
+    assert silent.chance[rows["m"]] < loose.chance[rows["m"]]  # m was opened: it saw nothing
 
 
 def sighting(sighting_id: str, camera_id: str, t: float, edge: str) -> Sighting:
