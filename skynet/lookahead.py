@@ -185,10 +185,7 @@ class Lookahead:
         if not self.skip_ahead:
             return nearest
         empty = _empty_over(ordered, reviewed, opened, last.t_out, now_s)
-        first = (ordered[0].camera_id, ordered[0].exit_edge)
-        way = self.onward.onward(
-            last.camera_id, last.exit_edge, empty=empty, came_from=came_from, start=first
-        )
+        way = self.onward.onward(last.camera_id, last.exit_edge, empty=empty, came_from=came_from)
         ids = self.frontier.attachment.camera_ids.astype(str)
         usable = (
             self.frontier.attachment.online

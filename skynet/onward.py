@@ -13,10 +13,8 @@ can go round scores lower, one where every
 way converges (a bridge, the one lane out of a village) scores high however
 far. Each road of a camera opened and found empty on the way to a place
 weighs that place down by the miss probability (it would have seen the
-target pass), a place the way to which from the trail's first sighting is
-a detour through the last one weighs less (``DETOUR_SCALE_S``), and places
-back through the camera the target came from weigh ``TURN_BACK``, as in the
-frontier. The shares are sums over the
+target pass), and places back through the camera the target came from
+weigh ``TURN_BACK``, as in the frontier. The shares are sums over the
 search tree (one pass down, one up), so memory stays linear in the network.
 """
 
@@ -30,7 +28,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from skynet._paths import _bounded, bounded_tree
+from skynet._paths import bounded_tree
 from skynet.frontier import TURN_BACK, departures
 from skynet.implied import RoadGraph, road_graph
 from skynet.roads.cameras import CameraAttachment, edge_label
@@ -43,13 +41,6 @@ DESTINATION_SCALE_S: Final = math.inf
 #: free-flow time: a driver who flees leans a little towards the roads no camera watches,
 #: but does not go far out of the way for it.
 WATCHED_COST_S: Final = 60.0
-
-#: Free-flow seconds of detour over which a place's weight falls by e: the way from the
-#: trail's first sighting through the last one to the place, over the quickest way from
-#: the first to it (a driver heading somewhere keeps heading there).
-DETOUR_SCALE_S: Final = 600.0
-#: Detour counted at most (also where the first sighting's way does not reach a place).
-MAX_DETOUR_S: Final = 3600.0
 
 FloatArray = NDArray[np.float64]
 
@@ -74,7 +65,6 @@ class OnwardModel:
     miss_probability: float = 0.15
     destination_scale_s: float = DESTINATION_SCALE_S
     _graph: RoadGraph | None = None
-    _plain: RoadGraph | None = None
 
     def onward(
         self,
@@ -83,13 +73,10 @@ class OnwardModel:
         *,
         empty: Collection[str] = (),
         came_from: str | None = None,
-        start: tuple[str, str | None] | None = None,
     ) -> Onward:
         """Chance and free-flow time of each camera on the way on from ``from_camera``'s view;
         ``empty``: cameras opened that held no target; ``came_from``: the camera of the
-        sighting before (places back through it weigh ``TURN_BACK``, as in the frontier);
-        ``start``: the camera and exit edge of the trail's first sighting (places its way
-        through the last view is a detour to weigh less, by ``DETOUR_SCALE_S``)."""
+        sighting before (places back through it weigh ``TURN_BACK``, as in the frontier)."""
         att, edges = self.attachment, self.network.edges
         graph = self._road_graph()
         mine, to_head = departures(att, self.network, from_camera, exit_edge)
@@ -114,8 +101,6 @@ class OnwardModel:
         if back >= 0:
             through = tree.down(self._roads_of(np.array([back], dtype=np.intp)))
             weight *= np.where(through > 0, TURN_BACK, 1.0)
-        if start is not None and start[0] != from_camera:
-            weight *= np.exp(-self._detour(start, int(edges.v[edge[0]])) / DETOUR_SCALE_S)
         total = weight.sum()
         chance = self._mass(tree, tree.up(weight)) / total if total > 0 else np.zeros(cameras)
         chance[ahead] = 1.0
@@ -132,23 +117,6 @@ class OnwardModel:
             entry[int(att.camera[pair])] = edge_label(self.network.edge_ids[int(att.edge[pair])])
         chance[own] = 0.0
         return Onward(chance, seconds, entry)
-
-    def _detour(self, start: tuple[str, str | None], head: int) -> FloatArray:
-        """Per node: the free-flow seconds the way from ``start``'s view through ``head``
-        (where the target left the last view) takes over the quickest way from ``start``'s
-        view to it (``MAX_DETOUR_S`` at most, and where either does not reach it)."""
-        plain = self._plain_graph().matrix
-        mine, to_head = departures(self.attachment, self.network, *start)
-        edges, bound = self.network.edges, 3.0 * self.horizon_s
-        from_start = _bounded(plain, edges.v[self.attachment.edge[mine]], to_head, bound)
-        from_head = _bounded(plain, np.array([head]), np.zeros(1), bound)
-        detour = from_start[head] + from_head - from_start
-        return np.where(np.isfinite(detour), np.clip(detour, 0.0, MAX_DETOUR_S), MAX_DETOUR_S)
-
-    def _plain_graph(self) -> RoadGraph:
-        if self._plain is None:
-            self._plain = road_graph(self.network)
-        return self._plain
 
     def _tree(self, reach: FloatArray, cost: FloatArray, before: NDArray[np.int32]) -> _Tree:
         """The search's tree over the places within reach, level by level from its roots."""
