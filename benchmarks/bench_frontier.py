@@ -17,12 +17,14 @@ until the route is recovered:
 Both ways get the same credit for implied cameras. The ways to choose:
 
 * Skynet: the lookahead planner (``skynet.lookahead``): the camera expected
-  to settle the most passages per opening — the frontier's candidates onward
-  from the latest sighting, chains of them (open the far end of a stretch
-  the trail must pass: a find there implies the cameras before it), and the
-  cameras that could lie in a gap between two found sightings.
-* Skynet, next camera only (``--plain``): the same without chains (the
-  frontier's most likely next camera, gaps filled): what the chains add.
+  to settle the most passages per opening, its chance of holding the target
+  times the passages a find there settles (itself and those it would
+  imply) — the frontier's most likely next camera, every camera onward by
+  its chance of being passed at all (``skynet.onward``), and every camera
+  in a gap between two found sightings by its chance of being passed there
+  (``skynet.gap``).
+* Skynet, next camera only (``--plain``): the frontier's most likely next
+  camera, gaps filled the same way: what skipping ahead adds.
 * by hand: the nearest online camera not opened yet, in straight-line
   distance from the latest sighting (in time) found so far.
 
@@ -192,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--escapes", type=int, default=20)
     parser.add_argument("--first-seed", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--plain", action="store_true", help="also the frontier without chains")
+    parser.add_argument("--plain", action="store_true", help="also the next camera only")
     args = parser.parse_args(argv)
     began = time.perf_counter()
     work = functools.partial(one_escape, plain=args.plain)

@@ -14,12 +14,16 @@ times the cameras it would settle (itself and those a find would imply):
   trail's pace (the median ratio of a found leg's gap to its free-flow
   time); where all ways converge far ahead, one opening there settles the
   whole stretch;
-* back in a gap between two sightings whose route is not forced: the
-  cameras the target could have passed in the time (reached from the
-  earlier one and reaching the later one), by their frontier shares from
-  the earlier one weighed down by the detour they need, among those and the
-  later sighting itself (the chance that no camera lies between), each with
-  what a find there would imply on either side of it.
+* back in a gap between two sightings whose route is not forced: every
+  camera by its chance of being passed at all in the gap (``skynet.gap``:
+  routes along every road that fits the gap, weighed by their detour and by
+  the cameras opened empty on them), each with what a find there would
+  imply on either side of it, at the time the route through it gives;
+* and when no model proposes anything (a view that sees a junction from a
+  road it is not attached to), any camera that fits a gap, by its detour.
+
+Cameras opened whole (found or not) whose footage shows no passage in a
+stretch of time count as empty there, onward and in the gaps alike.
 """
 
 from __future__ import annotations
