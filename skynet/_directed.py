@@ -27,6 +27,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from skynet._anchors import edge_rows_by_label
 from skynet._paths import CLASS_SPEED, _bounded, _min_matrix, road_matrices
+from skynet._ranges import groups, ranges
 from skynet._transition_graph import RoadMatrix
 from skynet.roads.cameras import CameraAttachment
 from skynet.roads.network import RoadNetwork
@@ -66,16 +67,12 @@ class _NodePairs:
 
     @classmethod
     def of(cls, nodes: NDArray[np.intp], node_count: int) -> _NodePairs:
-        order = np.argsort(nodes, kind="stable").astype(np.intp)
-        counts = np.bincount(nodes, minlength=node_count)
-        return cls(np.concatenate([[0], np.cumsum(counts)]).astype(np.intp), order)
+        order, ptr = groups(nodes, node_count)
+        return cls(ptr, order)
 
     def rows_at(self, nodes: NDArray[np.intp]) -> NDArray[np.intp]:
         """Pair rows whose node is one of ``nodes``."""
-        low, high = self.ptr[nodes], self.ptr[nodes + 1]
-        counts = high - low
-        starts = np.repeat(low - (np.cumsum(counts) - counts), counts)
-        return self.pairs[starts + np.arange(int(counts.sum()), dtype=np.intp)]
+        return self.pairs[ranges(self.ptr[nodes], self.ptr[nodes + 1])]
 
 
 @dataclass(eq=False)

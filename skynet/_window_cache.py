@@ -24,6 +24,7 @@ from typing import Final, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from skynet._ranges import ranges
 from skynet.linking import SightingArrays
 from skynet.store import TimeSide, WholeWindow
 from trackers.sighting import Sighting
@@ -75,15 +76,7 @@ class _Block:
         counts = self.high[codes] - self.low[codes]
         held = counts > 0
         codes, counts = codes[held], counts[held]
-        return _ranges(self.low[codes], self.high[codes]), np.repeat(codes, counts)
-
-
-def _ranges(low: NDArray[np.intp], high: NDArray[np.intp]) -> NDArray[np.intp]:
-    """``low[i]:high[i]`` for every i, one after another."""
-    counts = high - low
-    offsets = np.cumsum(counts) - counts
-    starts = np.repeat(low - offsets, counts)
-    return np.asarray(np.arange(int(counts.sum()), dtype=np.intp) + starts, dtype=np.intp)
+        return ranges(self.low[codes], self.high[codes]), np.repeat(codes, counts)
 
 
 class WindowCache:

@@ -27,6 +27,7 @@ import shapely
 from numpy.typing import NDArray
 
 from camera_registry.registry import CameraRegistry
+from skynet._ranges import groups, ranges
 from skynet._transition_build import Pairs, Part, ReachRows, ReachSearch
 from skynet._transition_graph import search
 from skynet._transition_reference import naive_reach
@@ -245,7 +246,8 @@ class TransitionModel:
         first pair on a tie, by tail node then pair row) on those targets' pairs alone."""
         time, length, _ = self._tree_search(source)
         edges, horizon = self.network.edges, self.horizon_s
-        pairs, _ = self._pairs_of_cameras(targets)
+        order, bounds = self._pairs_by_camera
+        pairs = order[ranges(bounds[targets], bounds[targets + 1])]
         edge = self.pairs.edge[pairs]
         node = edges.u[edge].astype(np.intp)
         arrive = time[node] + edges.travel_time[edge]
@@ -264,20 +266,9 @@ class TransitionModel:
         distance = length[node[first]] + edges.length[edge[first]]
         return target[first].astype(np.intp), arrive[first], distance, edge[first].astype(np.intp)
 
-    def _pairs_of_cameras(self, cameras: IntArray) -> tuple[IntArray, IntArray]:
-        """Pair rows of the cameras (by row) and, for each, its camera's position."""
-        order, bounds = self._pairs_by_camera
-        low, high = bounds[cameras], bounds[cameras + 1]
-        counts = high - low
-        starts = np.repeat(low - (np.cumsum(counts) - counts), counts)
-        owner = np.repeat(np.arange(cameras.shape[0], dtype=np.intp), counts)
-        return order[starts + np.arange(int(counts.sum()), dtype=np.intp)], owner
-
     @cached_property
     def _pairs_by_camera(self) -> tuple[IntArray, IntArray]:
-        order = np.argsort(self.pairs.camera, kind="stable").astype(np.intp)
-        bounds = np.searchsorted(self.pairs.camera[order], np.arange(self.camera_ids.size + 1))
-        return order, bounds.astype(np.intp)
+        return groups(self.pairs.camera, self.camera_ids.size)
 
     def _tree_search(self, source: int) -> tuple[FloatArray, FloatArray, NDArray[np.int32]]:
         """One camera's bounded search: seconds and tree metres per node, predecessors

@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 
 from camera_registry.geometry import view_sectors
 from camera_registry.registry import CameraRegistry
+from skynet._ranges import groups, ranges
 from skynet.errors import NotFoundError
 from skynet.roads.network import RoadNetwork
 
@@ -99,32 +100,21 @@ class CameraAttachment:
 
     @cached_property
     def _by_camera(self) -> tuple[IntArray, IntArray]:
-        order = np.argsort(self.camera, kind="stable").astype(np.intp)
-        bounds = np.searchsorted(self.camera[order], np.arange(self.camera_ids.shape[0] + 1))
-        return order, bounds.astype(np.intp)
+        return groups(self.camera, self.camera_ids.shape[0])
 
     def pairs_of_rows(self, camera_rows: IntArray) -> tuple[IntArray, IntArray]:
         """Pair rows of many cameras (by registry row) and, for each, its camera's position."""
         order, bounds = self._by_camera
         low, high = bounds[camera_rows], bounds[camera_rows + 1]
-        counts = high - low
-        total = int(counts.sum())
-        if total == 0:
-            return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
-        starts = np.repeat(low - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
-        owner = np.repeat(np.arange(camera_rows.shape[0]), counts)
-        return order[starts + np.arange(total)], owner.astype(np.intp)
+        owner = np.repeat(np.arange(camera_rows.shape[0], dtype=np.intp), high - low)
+        return order[ranges(low, high)], owner
 
     def rows_watching(self, edge_rows: IntArray) -> IntArray:
         """Pair rows of every camera view on any of the edges (by edge, in the given order)."""
         order, sorted_edges = self._by_edge, self._sorted_edges
         low = np.searchsorted(sorted_edges, edge_rows, side="left")
         high = np.searchsorted(sorted_edges, edge_rows, side="right")
-        counts = high - low
-        if not counts.any():
-            return np.empty(0, dtype=np.intp)
-        starts = np.repeat(low - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
-        return np.asarray(order[starts + np.arange(int(counts.sum()))], dtype=np.intp)
+        return np.asarray(order[ranges(low, high)], dtype=np.intp)
 
     def cameras_of(self, edge_row: int) -> list[str]:
         """Ids of the cameras that watch one directed edge."""
