@@ -1,0 +1,492 @@
+"""The association's link scores for all sightings at once, with no Python per sighting.
+
+The timeline's :class:`~skynet.timeline.Linker` scores one sighting at a
+time (its window queries, its candidates' columns, a directed trip per
+candidate): 10-22 ms of CPU a sighting, hours for a million. The same
+scores are computed here in bulk, in the linker's own steps:
+
+* what depends on the roads alone (each view's candidate cameras, each pair
+  of views' directed trip, each camera pair's bearings) is measured once,
+  through the linker (:mod:`skynet._association_views`);
+* the candidates of all sightings are found by one sorted search over the
+  sightings sorted by (camera, time): each (sighting, candidate camera)
+  slot's window is a range of that order;
+* ring by ring (:data:`~skynet.timeline.RING_SHARES` of the horizon, nearer
+  cameras first), the candidates are ranked by their rough score
+  (appearance, time gap, class), the :data:`~skynet.timeline.SHORTLIST`
+  best (and those an inner ring measured) scored by
+  :func:`~skynet.linking.link_features` and the link model, each sighting's
+  candidates competing; a sighting whose ring holds a link at least
+  :data:`~skynet.timeline.RING_ENOUGH` likely stops there, as the linker's
+  search does.
+
+Sightings are handled in chunks (and the candidate pairs of a chunk in
+batches of at most :data:`PAIR_BUDGET`), so memory stays bounded; chunks are
+independent and run in a process pool.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from skynet._association_views import ViewLists, ViewTables, build_tables
+from skynet._directed import ROUND_SLACK_S
+from skynet._paths import CLASS_SPEED
+from skynet._ranges import ranges
+from skynet.linking import (
+    DETOUR_LOG_LIKELIHOOD,
+    GAP_FLOOR,
+    GAP_SLACK_S,
+    MAX_SLOWDOWN,
+    SPEED_RANGE_MPS,
+    WINDOW_PAD_S,
+    LinkModel,
+    PairPaths,
+    SightingArrays,
+    link_features,
+)
+from skynet.timeline import RING_ENOUGH, RING_SHARES, SHORTLIST, Linker
+from trackers.sighting import Sighting
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.intp]
+#: Candidate pairs ranked at once (bounds the memory of one batch: ~0.5 KB a pair).
+PAIR_BUDGET: Final = 300_000
+#: Pairs whose appearance product is taken at once (small enough to stay in cache).
+DOT_BLOCK: Final = 8192
+#: Sightings per pool task (progress is reported per task).
+CHUNK: Final = 2_000
+#: Below this a candidate's probability is dropped (as the association does).
+LEAST_P: Final = 0.01
+#: Per-row results of one direction: (early rows, late rows, probabilities).
+Scored = tuple[IntArray, IntArray, FloatArray]
+
+
+@dataclass(frozen=True, eq=False)
+class BatchSightings:
+    """The association's sightings as columns, in ``(t_in, id)`` order, with what the
+    scorer needs beside :class:`SightingArrays`: registry rows, edge labels and the
+    link model of each row (an index into ``models``)."""
+
+    arrays: SightingArrays
+    camera: IntArray
+    exit_edge: NDArray[np.str_]
+    entry_edge: NDArray[np.str_]
+    model: IntArray
+    models: tuple[LinkModel, ...]
+
+    def __len__(self) -> int:
+        return len(self.arrays)
+
+    @classmethod
+    def of(cls, linker: Linker, ordered: Sequence[Sighting]) -> BatchSightings:
+        """The columns of ``ordered`` (already in time order), each with its linker's model."""
+        chosen = [linker.model_for(s) for s in ordered]
+        models = tuple({id(m): m for m in chosen}.values())
+        index = {id(m): i for i, m in enumerate(models)}
+        arrays = SightingArrays.from_sightings(list(ordered))
+        return cls(
+            arrays,
+            linker.registry.rows(arrays.camera_ids.tolist()).astype(np.intp),
+            np.array([s.exit_edge or "" for s in ordered], dtype=str),
+            np.array([s.entry_edge or "" for s in ordered], dtype=str),
+            np.array([index[id(m)] for m in chosen], dtype=np.intp),
+            models,
+        )
+
+    def repeated(self, copies: int, stride_s: float) -> BatchSightings:
+        """The rows again ``copies`` times, each copy ``stride_s`` later (ids suffixed by the
+        copy): as many sightings at the same density over a longer span."""
+        parts = []
+        for k in range(copies):
+            a = self.arrays
+            parts.append(
+                SightingArrays(
+                    np.char.add(a.ids, f"-{k}"), a.camera_ids, a.t_in + k * stride_s,
+                    a.t_out + k * stride_s, a.classes, a.appearance, a.heading_deg,
+                    a.entry_xy, a.exit_xy,
+                )
+            )  # fmt: skip
+        arrays = SightingArrays.concat(parts)
+        order = np.lexsort((arrays.ids, arrays.t_in))
+        tile = np.tile
+        return BatchSightings(
+            arrays.take(order),
+            tile(self.camera, copies)[order],
+            tile(self.exit_edge, copies)[order],
+            tile(self.entry_edge, copies)[order],
+            tile(self.model, copies)[order],
+            self.models,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class _Search:
+    """Row order by (camera, time) and its keys: a slot's window is one range of it."""
+
+    order: IntArray
+    keys: FloatArray
+    t0: float
+    span: float
+
+    @classmethod
+    def of(cls, camera: IntArray, times: FloatArray) -> _Search:
+        t0 = float(times.min()) if times.size else 0.0
+        span = float(times.max()) - t0 + 10.0 if times.size else 10.0
+        keys = camera * span + (times - t0)
+        order = np.argsort(keys, kind="stable").astype(np.intp)
+        return cls(order, keys[order], t0, span)
+
+    def bounds(
+        self, camera: IntArray, low: FloatArray, high: FloatArray
+    ) -> tuple[IntArray, IntArray]:
+        lo_t = np.clip(low - self.t0, 0.0, self.span - 1.0)
+        hi_t = np.clip(high - self.t0, -1.0, self.span - 1.0)
+        lo = np.searchsorted(self.keys, camera * self.span + lo_t, "left")
+        hi = np.searchsorted(self.keys, camera * self.span + hi_t, "right")
+        empty = (high < low) | (hi_t < 0.0)
+        hi = np.where(empty, lo, np.maximum(hi, lo))
+        return lo.astype(np.intp), hi.astype(np.intp)
+
+
+@dataclass(frozen=True, eq=False)
+class _Context:
+    """Everything a scoring task reads (built once; inherited by forked workers)."""
+
+    batch: BatchSightings
+    tables: ViewTables
+    by_t_in: _Search
+    by_t_out: _Search
+    since_s: float
+    until_s: float
+    top: FloatArray  # per row: the class's top speed (m/s)
+    share: FloatArray  # per row: its class's share of free-flow speed
+    known: NDArray[np.bool_]  # per row: a class other than "vehicle"
+    kind: IntArray  # per row: a code of its class
+    weights: FloatArray  # (models, 7)
+    gap: FloatArray  # (models, 2): mu, sigma
+    ring_counts: tuple[tuple[IntArray, ...], tuple[IntArray, ...]]  # per direction, ring
+
+
+def context(linker: Linker, batch: BatchSightings) -> _Context:
+    """The tables and sorted orders of ``batch`` (the roads measured through ``linker``)."""
+    a = batch.arrays
+    tables = build_tables(linker, batch.camera, a.camera_ids, batch.exit_edge, batch.entry_edge)
+    vehicle = SPEED_RANGE_MPS["vehicle"]
+    top = np.array([SPEED_RANGE_MPS.get(str(c), vehicle)[1] for c in a.classes.tolist()])
+    share = np.array([CLASS_SPEED.get(str(c), (1.0, 0.0))[0] for c in a.classes.tolist()])
+    horizon = tables.horizon_s
+
+    def rings(lists: ViewLists) -> tuple[IntArray, ...]:
+        owner = np.repeat(np.arange(lists.ptr.size - 1), lists.sizes())
+        views = lists.ptr.size - 1
+        return tuple(
+            np.bincount(owner, lists.flow_s <= s * horizon, minlength=views).astype(np.intp)
+            for s in RING_SHARES
+        )
+
+    return _Context(
+        batch, tables, _Search.of(batch.camera, a.t_in), _Search.of(batch.camera, a.t_out),
+        linker.since_s, linker.until_s, top, share, a.classes != "vehicle",
+        np.unique(a.classes, return_inverse=True)[1].reshape(-1).astype(np.intp),
+        np.array([m.weights for m in batch.models], dtype=np.float64).reshape(-1, 7),
+        np.array([(m.gap_mu, m.gap_sigma) for m in batch.models]).reshape(-1, 2),
+        (rings(tables.forward), rings(tables.backward)),
+    )  # fmt: skip
+
+
+def _rough(
+    ctx: _Context, owner: IntArray, early: IntArray, late: IntArray,
+    quickest: FloatArray, dist: FloatArray,
+) -> FloatArray:  # fmt: skip
+    """:func:`skynet.linking.rough_scores` in bulk (each pair with its owner's model):
+    appearance, gap fit and class clash; direction and cameras passed neutral."""
+    a = ctx.batch.arrays
+    appearance = dots(a.appearance, early, late)
+    gap = a.t_in[late] - a.t_out[early]
+    model = ctx.batch.model[owner] if ctx.gap.shape[0] > 1 else np.zeros(1, dtype=np.intp)
+    mu, sigma = ctx.gap[model, 0], ctx.gap[model, 1]
+    log_ratio = np.log(np.maximum(gap + GAP_SLACK_S, 1e-3) / (quickest + GAP_SLACK_S))
+    z = (log_ratio - mu) / sigma
+    fit = -0.5 * z * z
+    fit = np.where(log_ratio > mu, np.maximum(fit, DETOUR_LOG_LIKELIHOOD), fit)
+    clash = ctx.known[early] & ctx.known[late] & (ctx.kind[early] != ctx.kind[late])
+    top = np.minimum(ctx.top[early], ctx.top[late])
+    feasible = (gap + GAP_SLACK_S > 0.0) & (dist <= top * np.maximum(gap + GAP_SLACK_S, 0.0))
+    w = ctx.weights[model] if ctx.weights.shape[0] > 1 else ctx.weights[:1]
+    score = w[:, 1] * appearance + w[:, 2] * np.maximum(fit, -GAP_FLOOR) + w[:, 5] * clash
+    return np.asarray(np.where(feasible, score, -np.inf), dtype=np.float64)
+
+
+def dots(vectors: NDArray[np.float32], early: IntArray, late: IntArray) -> NDArray[np.float32]:
+    """Dot products of rows ``early[i]`` and ``late[i]``, a block of pairs at a time (one
+    gather of millions of 64-float rows spends its time allocating, not multiplying)."""
+    out = np.empty(early.size, dtype=np.float32)
+    for s in range(0, early.size, DOT_BLOCK):
+        a, b = early[s : s + DOT_BLOCK], late[s : s + DOT_BLOCK]
+        out[s : s + DOT_BLOCK] = np.einsum("ij,ij->i", vectors[a], vectors[b])
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class _Kept:
+    """A ring's shortlisted pairs: owner row, candidate row, camera-level flow and metres."""
+
+    owner: IntArray
+    other: IntArray
+    flow: FloatArray
+    dist: FloatArray
+
+
+def _shortlist(
+    ctx: _Context, owners: IntArray, ring: int, forward: bool, before: NDArray[np.int64],
+    before_count: IntArray,
+) -> _Kept:  # fmt: skip
+    """Each owner's candidates in the ring, cut to the shortlist (``before``: keys
+    ``owner * n + other`` an inner ring measured, kept whatever their rough score)."""
+    tables, batch = ctx.tables, ctx.batch
+    lists = tables.forward if forward else tables.backward
+    view = (tables.exit_view if forward else tables.entry_view)[owners]
+    counts = ctx.ring_counts[0 if forward else 1][ring][view]
+    slots = ranges(lists.ptr[view], lists.ptr[view] + counts)
+    slot_owner = np.repeat(owners, counts)
+    flow, dist = lists.flow_s[slots], lists.dist_m[slots]
+    directed = lists.directed_s[slots] / ctx.share[slot_owner]
+    slowest = np.fmax(flow, directed) * MAX_SLOWDOWN + WINDOW_PAD_S
+    a = batch.arrays
+    if forward:
+        t = a.t_out[slot_owner]
+        low, high = t + dist / ctx.top[slot_owner] - GAP_SLACK_S, t + slowest
+        search = ctx.by_t_in
+    else:
+        t = a.t_in[slot_owner]
+        low, high = t - slowest, t - dist / ctx.top[slot_owner] + GAP_SLACK_S
+        search = ctx.by_t_out
+    low, high = np.maximum(low, ctx.since_s), np.minimum(high, ctx.until_s)
+    lo, hi = search.bounds(lists.camera[slots], low, high)
+    quick = np.where(np.isfinite(directed), directed, flow)
+    sizes = hi - lo
+    slot_start = np.r_[0, np.cumsum(counts)].astype(np.intp)
+    total = np.r_[0, np.cumsum(sizes)]
+    per_owner = total[slot_start[1:]] - total[slot_start[:-1]]
+    n = len(batch)
+    pieces: list[_Kept] = []
+    cut = _batches(per_owner, PAIR_BUDGET)
+    for first, last in pairwise(cut):
+        s_lo, s_hi = int(slot_start[first]), int(slot_start[last])
+        got = hi[s_lo:s_hi] - lo[s_lo:s_hi]
+        pair_slot = np.repeat(np.arange(s_lo, s_hi), got)
+        other = search.order[ranges(lo[s_lo:s_hi], hi[s_lo:s_hi])]
+        owner = slot_owner[pair_slot]
+        later = a.t_in[other] > a.t_in[owner] if forward else a.t_in[other] < a.t_in[owner]
+        pair_slot, other, owner = pair_slot[later], other[later], owner[later]
+        early, late = (owner, other) if forward else (other, owner)
+        rough = _rough(ctx, owner, early, late, quick[pair_slot], dist[pair_slot])
+        key = owner.astype(np.int64) * n + other
+        if before.size:
+            at = np.minimum(np.searchsorted(before, key), before.size - 1)
+            rough = np.where(before[at] == key, np.inf, rough)
+        chosen = _best(owners, owner, other, rough, SHORTLIST + before_count)
+        pieces.append(
+            _Kept(owner[chosen], other[chosen], flow[pair_slot[chosen]], dist[pair_slot[chosen]])
+        )
+    if not pieces:
+        none = np.empty(0, dtype=np.intp)
+        return _Kept(none, none, np.empty(0), np.empty(0))
+    return _Kept(
+        np.concatenate([p.owner for p in pieces]),
+        np.concatenate([p.other for p in pieces]),
+        np.concatenate([p.flow for p in pieces]),
+        np.concatenate([p.dist for p in pieces]),
+    )
+
+
+def _best(
+    owners: IntArray, owner: IntArray, other: IntArray, rough: FloatArray, allowed: IntArray
+) -> IntArray:
+    """Rows of each owner's ``allowed[i]`` best pairs by rough score (all of an owner with
+    no more), sorted by (owner, other); ``owner`` is grouped (non-decreasing)."""
+    at = np.searchsorted(owners, owner)
+    count = np.bincount(at, minlength=owners.size)
+    over = (count > allowed)[at]
+    rows = np.flatnonzero(over)
+    if rows.size:
+        # within each owner by falling rough score (a prior ring's pairs, at inf, first)
+        clipped = np.clip(rough[rows], -1e3, 1e3)
+        order = rows[np.lexsort((other[rows], -clipped, at[rows]))]
+        first = np.searchsorted(at[order], at[order], "left")
+        rank = np.arange(order.size) - first
+        rows = order[rank < allowed[at[order]]]
+    chosen = np.concatenate([np.flatnonzero(~over), rows])
+    return chosen[np.lexsort((other[chosen], owner[chosen]))]
+
+
+def _batches(sizes: IntArray, budget: int) -> list[int]:
+    """Cut points of consecutive owners so that each batch holds at most ``budget`` pairs
+    (an owner with more is a batch alone)."""
+    total = np.cumsum(sizes)
+    cuts = [0]
+    while cuts[-1] < sizes.size:
+        base = total[cuts[-1] - 1] if cuts[-1] else 0
+        nxt = int(np.searchsorted(total, base + budget, "right"))
+        cuts.append(max(nxt, cuts[-1] + 1))
+    return cuts
+
+
+def _probabilities(ctx: _Context, kept: _Kept, forward: bool) -> FloatArray:
+    """The link model's probability of each kept pair, each owner's candidates competing."""
+    tables, batch = ctx.tables, ctx.batch
+    a = batch.arrays
+    early, late = (kept.owner, kept.other) if forward else (kept.other, kept.owner)
+    trip = tables.trips.lookup(
+        tables.exit_view[early].astype(np.int64) * tables.entry_views + tables.entry_view[late]
+    )
+    owner_class = np.where(ctx.known[kept.owner], kept.owner, kept.other)
+    share = ctx.share[owner_class]
+    known = np.isfinite(trip[:, 0])
+    gap = a.t_in[late] - a.t_out[early]
+    around = (trip[:, 1] > 0) & (trip[:, 2] / share <= gap + ROUND_SLACK_S)
+    trip_passed = np.where(around, np.minimum(trip[:, 1], trip[:, 3]), trip[:, 1])
+    cams = tables.paths.lookup(
+        batch.camera[early].astype(np.int64) * tables.cameras + batch.camera[late]
+    )
+    paths = PairPaths(
+        np.where(known, trip[:, 0] / share, kept.flow), kept.dist, cams[:, 0], cams[:, 1],
+        np.where(known, trip_passed, cams[:, 2]),
+    )  # fmt: skip
+    _, group = np.unique(kept.owner, return_inverse=True)
+    dot = dots(a.appearance, early, late).astype(np.float64)
+    out = np.zeros(kept.owner.size)
+    model_of = batch.model[kept.owner]
+    for m in np.unique(model_of).tolist():
+        rows = np.flatnonzero(model_of == m)
+        model = batch.models[m]
+        features, feasible = link_features(
+            _lean(a, early[rows], dot[rows]), _lean(a, late[rows], None), paths.take(rows), model
+        )
+        _, local = np.unique(group[rows], return_inverse=True)
+        out[rows] = model.probability(features, feasible, local.reshape(-1))
+    return out
+
+
+def _lean(a: SightingArrays, rows: IntArray, dot: FloatArray | None) -> SightingArrays:
+    """The columns :func:`link_features` reads, with the pair's appearance product done:
+    a one-element "vector" per row (the product for the early end, 1 for the late), so
+    that its dot product is the product and no pair gathers two 64-float vectors again."""
+    n = rows.size
+    blank = np.broadcast_to(np.array("", dtype=str), (n,))
+    vector = (np.ones(n) if dot is None else dot).reshape(n, 1).astype(np.float32)
+    points = np.broadcast_to(np.array([np.nan, np.nan]), (n, 2))
+    return SightingArrays(
+        blank, blank, a.t_in[rows], a.t_out[rows], a.classes[rows], vector,
+        a.heading_deg[rows], points, points,
+    )  # fmt: skip
+
+
+def score_direction(ctx: _Context, owners: IntArray, forward: bool) -> Scored:
+    """The owners' scored candidates one way in time, ring by ring (see the module)."""
+    n = len(ctx.batch)
+    active = np.sort(owners).astype(np.intp)
+    before = np.empty(0, dtype=np.int64)
+    before_count = np.zeros(active.size, dtype=np.intp)
+    results: list[tuple[_Kept, FloatArray]] = []
+    for ring in range(len(RING_SHARES)):
+        if active.size == 0:
+            break
+        kept = _shortlist(ctx, active, ring, forward, before, before_count)
+        p = _probabilities(ctx, kept, forward)
+        best = np.zeros(n)
+        np.maximum.at(best, kept.owner, p)
+        # this ring's answer replaces an inner one's (none: no candidates, as the linker's)
+        replaced = [~np.isin(k.owner, active) for k, _ in results]
+        results = [(_take(k, r), q[r]) for (k, q), r in zip(results, replaced, strict=True)]
+        results.append((kept, p))
+        done = best[active] >= RING_ENOUGH
+        still = active[~done]
+        keys = kept.owner.astype(np.int64) * n + kept.other
+        keep_key = np.isin(kept.owner, still)
+        before = np.sort(keys[keep_key])
+        before_count = np.bincount(kept.owner[keep_key], minlength=n)[still].astype(np.intp)
+        active = still
+    if not results:
+        none = np.empty(0, dtype=np.intp)
+        return none, none.copy(), np.empty(0)
+    owner = np.concatenate([k.owner for k, _ in results])
+    other = np.concatenate([k.other for k, _ in results])
+    p = np.concatenate([q for _, q in results])
+    good = p >= LEAST_P
+    owner, other, p = owner[good], other[good], p[good]
+    return (owner, other, p) if forward else (other, owner, p)
+
+
+def _take(kept: _Kept, mask: NDArray[np.bool_]) -> _Kept:
+    return _Kept(kept.owner[mask], kept.other[mask], kept.flow[mask], kept.dist[mask])
+
+
+def score_rows(ctx: _Context, rows: IntArray) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+    """Both directions for ``rows``: ``(early, late, forward p, backward p)`` as the
+    association's two-sided links take them."""
+    fe, fl, fp = score_direction(ctx, rows, True)
+    be, bl, bp = score_direction(ctx, rows, False)
+    return (
+        np.concatenate([fe, be]),
+        np.concatenate([fl, bl]),
+        np.concatenate([fp, np.zeros(bp.size)]),
+        np.concatenate([np.zeros(fp.size), bp]),
+    )
+
+
+_SHARED: _Context | None = None
+
+
+def _score_shared(rows: IntArray) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+    assert _SHARED is not None
+    return score_rows(_SHARED, rows)
+
+
+def score_all(
+    ctx: _Context,
+    *,
+    workers: int = 1,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:
+    """Every row's links both ways, in chunks of :data:`CHUNK` rows (a fork pool when
+    ``workers`` > 1: the workers inherit the tables)."""
+    n = len(ctx.batch)
+    tasks = np.array_split(np.arange(n, dtype=np.intp), math.ceil(n / CHUNK)) if n else []
+    report = on_progress or (lambda _done, _total: None)
+    report(0, n)
+    parts = []
+    done = 0
+    if workers <= 1 or len(tasks) <= 1:
+        for rows in tasks:
+            parts.append(score_rows(ctx, rows))
+            done += rows.size
+            report(done, n)
+    else:
+        global _SHARED
+        _SHARED = ctx
+        try:
+            fork = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(min(workers, len(tasks)), mp_context=fork) as pool:
+                futures = {pool.submit(_score_shared, rows): rows.size for rows in tasks}
+                for future in as_completed(futures):
+                    parts.append(future.result())
+                    done += futures[future]
+                    report(done, n)
+        finally:
+            _SHARED = None
+    if not parts:
+        none = np.empty(0, dtype=np.intp)
+        return none, none.copy(), np.empty(0), np.empty(0)
+    early, late, pf, pb = (np.concatenate(c) for c in zip(*parts, strict=True))
+    return early, late, pf, pb
