@@ -239,26 +239,49 @@ def dots(vectors: NDArray[np.float32], early: IntArray, late: IntArray) -> NDArr
 
 @dataclass(frozen=True, eq=False)
 class _Kept:
-    """A ring's shortlisted pairs: owner row, candidate row, camera-level flow and metres."""
+    """Pairs of a ring: owner row, candidate row, camera-level flow and metres, rough score."""
 
     owner: IntArray
     other: IntArray
     flow: FloatArray
     dist: FloatArray
+    rough: FloatArray
+
+    def take(self, rows: IntArray | NDArray[np.bool_]) -> _Kept:
+        return _Kept(*(getattr(self, f)[rows] for f in _FIELDS))
+
+    @classmethod
+    def concat(cls, parts: Sequence[_Kept]) -> _Kept:
+        if not parts:
+            none = np.empty(0, dtype=np.intp)
+            return cls(none, none.copy(), np.empty(0), np.empty(0), np.empty(0))
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in _FIELDS))
 
 
-def _shortlist(
-    ctx: _Context, owners: IntArray, ring: int, forward: bool, before: NDArray[np.int64],
-    before_count: IntArray,
-) -> _Kept:  # fmt: skip
-    """Each owner's candidates in the ring, cut to the shortlist (``before``: keys
-    ``owner * n + other`` an inner ring measured, kept whatever their rough score)."""
+_FIELDS: Final = ("owner", "other", "flow", "dist", "rough")
+
+
+def _shell(
+    ctx: _Context, owners: IntArray, ring: int, forward: bool, runners: _Kept
+) -> tuple[_Kept, _Kept]:
+    """The ring's new shortlisted pairs of each owner and the runners-up.
+
+    The linker ranks all the ring's candidates again, an inner ring's measured
+    ones first; those are kept here as they are, so of the rest only the
+    :data:`SHORTLIST` best are new, and they are the best of the cameras new to
+    this ring (its shell) and of the inner rings' runners-up (``runners``: the
+    next :data:`SHORTLIST` for each ring still to come), so the pairs of the
+    inner cameras are never searched again.
+    """
     tables, batch = ctx.tables, ctx.batch
     lists = tables.forward if forward else tables.backward
     view = (tables.exit_view if forward else tables.entry_view)[owners]
-    counts = ctx.ring_counts[0 if forward else 1][ring][view]
-    slots = ranges(lists.ptr[view], lists.ptr[view] + counts)
-    slot_owner = np.repeat(owners, counts)
+    rings = ctx.ring_counts[0 if forward else 1]
+    inner = rings[ring - 1][view] if ring else np.zeros(owners.size, dtype=np.intp)
+    counts = rings[ring][view] - inner
+    slots = ranges(lists.ptr[view] + inner, lists.ptr[view] + inner + counts)
+    slot_at = np.repeat(np.arange(owners.size), counts)
+    slot_owner = owners[slot_at]
     flow, dist = lists.flow_s[slots], lists.dist_m[slots]
     directed = lists.directed_s[slots] / ctx.share[slot_owner]
     slowest = np.fmax(flow, directed) * MAX_SLOWDOWN + WINDOW_PAD_S
@@ -274,60 +297,52 @@ def _shortlist(
     low, high = np.maximum(low, ctx.since_s), np.minimum(high, ctx.until_s)
     lo, hi = search.bounds(lists.camera[slots], low, high)
     quick = np.where(np.isfinite(directed), directed, flow)
-    sizes = hi - lo
     slot_start = np.r_[0, np.cumsum(counts)].astype(np.intp)
-    total = np.r_[0, np.cumsum(sizes)]
+    total = np.r_[0, np.cumsum(hi - lo)]
     per_owner = total[slot_start[1:]] - total[slot_start[:-1]]
-    n = len(batch)
-    pieces: list[_Kept] = []
-    cut = _batches(per_owner, PAIR_BUDGET)
-    for first, last in pairwise(cut):
+    pieces = [runners]
+    keep = SHORTLIST * (len(RING_SHARES) - ring)  # this ring's and each outer ring's
+    for first, last in pairwise(_batches(per_owner, PAIR_BUDGET)):
         s_lo, s_hi = int(slot_start[first]), int(slot_start[last])
-        got = hi[s_lo:s_hi] - lo[s_lo:s_hi]
-        pair_slot = np.repeat(np.arange(s_lo, s_hi), got)
+        pair_slot = np.repeat(np.arange(s_lo, s_hi), hi[s_lo:s_hi] - lo[s_lo:s_hi])
         other = search.order[ranges(lo[s_lo:s_hi], hi[s_lo:s_hi])]
         owner = slot_owner[pair_slot]
         later = a.t_in[other] > a.t_in[owner] if forward else a.t_in[other] < a.t_in[owner]
         pair_slot, other, owner = pair_slot[later], other[later], owner[later]
         early, late = (owner, other) if forward else (other, owner)
         rough = _rough(ctx, owner, early, late, quick[pair_slot], dist[pair_slot])
-        key = owner.astype(np.int64) * n + other
-        if before.size:
-            at = np.minimum(np.searchsorted(before, key), before.size - 1)
-            rough = np.where(before[at] == key, np.inf, rough)
-        chosen = _best(owners, owner, other, rough, SHORTLIST + before_count)
+        # an owner's pairs all lie in one batch: its best few shortlists are enough here
+        best = _best(slot_at[pair_slot] - first, rough, last - first, keep)
         pieces.append(
-            _Kept(owner[chosen], other[chosen], flow[pair_slot[chosen]], dist[pair_slot[chosen]])
-        )
-    if not pieces:
-        none = np.empty(0, dtype=np.intp)
-        return _Kept(none, none, np.empty(0), np.empty(0))
-    return _Kept(
-        np.concatenate([p.owner for p in pieces]),
-        np.concatenate([p.other for p in pieces]),
-        np.concatenate([p.flow for p in pieces]),
-        np.concatenate([p.dist for p in pieces]),
-    )
+            _Kept(owner[best], other[best], flow[pair_slot[best]], dist[pair_slot[best]],
+                  rough[best])
+        )  # fmt: skip
+    merged = _Kept.concat(pieces)
+    rank = _rank(np.searchsorted(owners, merged.owner), merged.rough)
+    return merged.take(rank < SHORTLIST), merged.take((rank >= SHORTLIST) & (rank < keep))
 
 
-def _best(
-    owners: IntArray, owner: IntArray, other: IntArray, rough: FloatArray, allowed: IntArray
-) -> IntArray:
-    """Rows of each owner's ``allowed[i]`` best pairs by rough score (all of an owner with
-    no more), sorted by (owner, other); ``owner`` is grouped (non-decreasing)."""
-    at = np.searchsorted(owners, owner)
-    count = np.bincount(at, minlength=owners.size)
+def _rank(at: IntArray, rough: FloatArray) -> IntArray:
+    """Each pair's rank among its owner's (``at``) by falling rough score; exact ties fall
+    either way (they never decide a link)."""
+    key = at * 4096.0 - np.clip(rough, -1e3, 1e3)  # owner first: one sort of a finite key
+    order = np.argsort(key)
+    sorted_at = at[order]
+    first = np.searchsorted(sorted_at, sorted_at, "left")
+    rank = np.empty(at.size, dtype=np.intp)
+    rank[order] = np.arange(at.size) - first
+    return rank
+
+
+def _best(at: IntArray, rough: FloatArray, owners: int, allowed: int) -> IntArray:
+    """Rows of each owner's ``allowed`` best pairs by rough score (all of an owner with no
+    more); ``at[i]``: the owner (``0 <= at < owners``) of pair ``i``."""
+    count = np.bincount(at, minlength=owners)
     over = (count > allowed)[at]
     rows = np.flatnonzero(over)
     if rows.size:
-        # within each owner by falling rough score (a prior ring's pairs, at inf, first)
-        clipped = np.clip(rough[rows], -1e3, 1e3)
-        order = rows[np.lexsort((other[rows], -clipped, at[rows]))]
-        first = np.searchsorted(at[order], at[order], "left")
-        rank = np.arange(order.size) - first
-        rows = order[rank < allowed[at[order]]]
-    chosen = np.concatenate([np.flatnonzero(~over), rows])
-    return chosen[np.lexsort((other[chosen], owner[chosen]))]
+        rows = rows[_rank(at[rows], rough[rows]) < allowed]
+    return np.concatenate([np.flatnonzero(~over), rows])
 
 
 def _batches(sizes: IntArray, budget: int) -> list[int]:
@@ -342,8 +357,9 @@ def _batches(sizes: IntArray, budget: int) -> list[int]:
     return cuts
 
 
-def _probabilities(ctx: _Context, kept: _Kept, forward: bool) -> FloatArray:
-    """The link model's probability of each kept pair, each owner's candidates competing."""
+def _features(ctx: _Context, kept: _Kept, forward: bool) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """:func:`link_features` of the pairs (each with its owner's model): the directed trip
+    of its two views where known, else the camera-to-camera path, as the linker takes them."""
     tables, batch = ctx.tables, ctx.batch
     a = batch.arrays
     early, late = (kept.owner, kept.other) if forward else (kept.other, kept.owner)
@@ -363,18 +379,31 @@ def _probabilities(ctx: _Context, kept: _Kept, forward: bool) -> FloatArray:
         np.where(known, trip[:, 0] / share, kept.flow), kept.dist, cams[:, 0], cams[:, 1],
         np.where(known, trip_passed, cams[:, 2]),
     )  # fmt: skip
-    _, group = np.unique(kept.owner, return_inverse=True)
     dot = dots(a.appearance, early, late).astype(np.float64)
-    out = np.zeros(kept.owner.size)
+    features = np.empty((early.size, 6))
+    feasible = np.zeros(early.size, dtype=bool)
     model_of = batch.model[kept.owner]
     for m in np.unique(model_of).tolist():
         rows = np.flatnonzero(model_of == m)
-        model = batch.models[m]
-        features, feasible = link_features(
-            _lean(a, early[rows], dot[rows]), _lean(a, late[rows], None), paths.take(rows), model
-        )
-        _, local = np.unique(group[rows], return_inverse=True)
-        out[rows] = model.probability(features, feasible, local.reshape(-1))
+        features[rows], feasible[rows] = link_features(
+            _lean(a, early[rows], dot[rows]), _lean(a, late[rows], None), paths.take(rows),
+            batch.models[m],
+        )  # fmt: skip
+    return features, feasible
+
+
+def _probabilities(
+    ctx: _Context, kept: _Kept, features: FloatArray, feasible: NDArray[np.bool_]
+) -> FloatArray:
+    """The link model's probability of each pair, each owner's candidates competing."""
+    # owners are one task's consecutive rows: their offsets are the softmax's groups
+    group = kept.owner - (int(kept.owner.min()) if kept.owner.size else 0)
+    out = np.zeros(kept.owner.size)
+    model_of = ctx.batch.model[kept.owner]
+    for m in np.unique(model_of).tolist():
+        rows = np.flatnonzero(model_of == m)
+        model = ctx.batch.models[m]
+        out[rows] = model.probability(features[rows], feasible[rows], group[rows])
     return out
 
 
@@ -396,40 +425,35 @@ def score_direction(ctx: _Context, owners: IntArray, forward: bool) -> Scored:
     """The owners' scored candidates one way in time, ring by ring (see the module)."""
     n = len(ctx.batch)
     active = np.sort(owners).astype(np.intp)
-    before = np.empty(0, dtype=np.int64)
-    before_count = np.zeros(active.size, dtype=np.intp)
+    measured = runners = _Kept.concat([])
+    measured_f, measured_ok = np.empty((0, 6)), np.empty(0, dtype=bool)
     results: list[tuple[_Kept, FloatArray]] = []
     for ring in range(len(RING_SHARES)):
         if active.size == 0:
             break
-        kept = _shortlist(ctx, active, ring, forward, before, before_count)
-        p = _probabilities(ctx, kept, forward)
+        new, runners = _shell(ctx, active, ring, forward, runners)
+        new_f, new_ok = _features(ctx, new, forward)  # a pair's features hold in every ring
+        kept = _Kept.concat([measured, new])
+        features, feasible = np.vstack([measured_f, new_f]), np.r_[measured_ok, new_ok]
+        p = _probabilities(ctx, kept, features, feasible)
         best = np.zeros(n)
         np.maximum.at(best, kept.owner, p)
         # this ring's answer replaces an inner one's (none: no candidates, as the linker's)
-        replaced = [~np.isin(k.owner, active) for k, _ in results]
-        results = [(_take(k, r), q[r]) for (k, q), r in zip(results, replaced, strict=True)]
+        here = np.zeros(n, dtype=bool)
+        here[active] = True
+        results = [(k.take(r), q[r]) for k, q in results if (r := ~here[k.owner]).any()]
         results.append((kept, p))
-        done = best[active] >= RING_ENOUGH
-        still = active[~done]
-        keys = kept.owner.astype(np.int64) * n + kept.other
-        keep_key = np.isin(kept.owner, still)
-        before = np.sort(keys[keep_key])
-        before_count = np.bincount(kept.owner[keep_key], minlength=n)[still].astype(np.intp)
-        active = still
-    if not results:
-        none = np.empty(0, dtype=np.intp)
-        return none, none.copy(), np.empty(0)
-    owner = np.concatenate([k.owner for k, _ in results])
-    other = np.concatenate([k.other for k, _ in results])
-    p = np.concatenate([q for _, q in results])
+        active = active[best[active] < RING_ENOUGH]
+        still = np.zeros(n, dtype=bool)
+        still[active] = True
+        again = still[kept.owner]
+        measured, measured_f, measured_ok = kept.take(again), features[again], feasible[again]
+        runners = runners.take(still[runners.owner])
+    kept = _Kept.concat([k for k, _ in results])
+    p = np.concatenate([q for _, q in results]) if results else np.empty(0)
     good = p >= LEAST_P
-    owner, other, p = owner[good], other[good], p[good]
+    owner, other, p = kept.owner[good], kept.other[good], p[good]
     return (owner, other, p) if forward else (other, owner, p)
-
-
-def _take(kept: _Kept, mask: NDArray[np.bool_]) -> _Kept:
-    return _Kept(kept.owner[mask], kept.other[mask], kept.flow[mask], kept.dist[mask])
 
 
 def score_rows(ctx: _Context, rows: IntArray) -> tuple[IntArray, IntArray, FloatArray, FloatArray]:

@@ -29,6 +29,8 @@ from trackers.sighting import APPEARANCE_DIM, Evidence, Sighting
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
+#: Key spaces up to this size get a dense index (a gather, not a sorted search).
+DENSE_KEYS: Final = 1 << 24
 #: Class of the representative sighting: the directed trips at plain free flow (share 1).
 _ANY_CLASS: Final = "vehicle"
 
@@ -54,8 +56,28 @@ class KeyedTable:
 
     keys: NDArray[np.int64]
     columns: FloatArray  # (rows, k)
+    #: Row of every key below its size (-1: none), where the key space is small.
+    dense: IntArray | None = None
+
+    @classmethod
+    def of(cls, keys: NDArray[np.int64], columns: FloatArray, space: int) -> KeyedTable:
+        """The table, with a dense index where ``space`` (keys below it) is small."""
+        dense = None
+        if space <= DENSE_KEYS:
+            dense = np.full(space, -1, dtype=np.intp)
+            dense[keys] = np.arange(keys.size)
+        return cls(keys, columns, dense)
 
     def lookup(self, keys: NDArray[np.int64]) -> FloatArray:
+        if self.dense is not None:
+            row = self.dense[keys]
+            out = (
+                self.columns[np.maximum(row, 0)]
+                if self.keys.size
+                else np.full((keys.shape[0], self.columns.shape[1]), np.nan)
+            )
+            out[row < 0] = np.nan
+            return np.asarray(out, dtype=np.float64)
         at = np.searchsorted(self.keys, keys)
         at = np.minimum(at, max(self.keys.size - 1, 0))
         found = (self.keys.size > 0) & (self.keys[at] == keys) if self.keys.size else None
@@ -158,7 +180,8 @@ def build_tables(
         _expand(backward, exit_at, n_entry, flip=True),
     ]
     keys = np.unique(np.concatenate(pairs))
-    trips = KeyedTable(keys, _trip_facts(linker, keys, n_entry, out_reps, in_reps))
+    facts = _trip_facts(linker, keys, n_entry, out_reps, in_reps)
+    trips = KeyedTable.of(keys, facts, len(out_reps) * n_entry)
     # camera pairs of either list: bearings and cameras passed on the camera-to-camera path
     fwd_owner = np.repeat(exit_cam, forward.sizes())
     bwd_owner = np.repeat(entry_cam, backward.sizes())
@@ -171,7 +194,7 @@ def build_tables(
     early = registry_ids[cam_keys // n_cameras].astype(str)
     late = registry_ids[cam_keys % n_cameras].astype(str)
     depart, arrive, passed = linker._path_facts(early, late, np.ones(cam_keys.size, dtype=bool))
-    paths = KeyedTable(cam_keys, np.column_stack([depart, arrive, passed]))
+    paths = KeyedTable.of(cam_keys, np.column_stack([depart, arrive, passed]), n_cameras**2)
     return ViewTables(
         exit_code, entry_code, forward, backward, n_entry, trips, paths, n_cameras,
         float(getattr(linker.transitions, "horizon_s", 1800.0)),
@@ -216,7 +239,9 @@ def _trip_facts(
     out = np.full((keys.size, 4), np.nan)
     exit_v = keys // n_entry
     entry_v = keys % n_entry
-    starts = np.flatnonzero(np.r_[True, exit_v[1:] != exit_v[:-1]]) if keys.size else []
+    starts: list[int] | IntArray = (
+        np.flatnonzero(np.r_[True, exit_v[1:] != exit_v[:-1]]) if keys.size else []
+    )
     ends = np.r_[np.asarray(starts)[1:], keys.size] if keys.size else []
     for a, b in zip(list(starts), list(ends), strict=True):
         rep = out_reps[int(exit_v[a])]
