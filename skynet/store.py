@@ -20,10 +20,18 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from camera_registry.database import ensure_schema, key_string, open_engine, reading, store_error
+from camera_registry.database import (
+    ensure_schema,
+    key_string,
+    meta_table,
+    open_engine,
+    read_meta,
+    reading,
+    store_error,
+)
 from skynet.errors import NotFoundError, StoreError
 from skynet.linking import SightingArrays
-from trackers.sighting import APPEARANCE_DIM, Evidence, Sighting
+from trackers.sighting import APPEARANCE_DIM, VEHICLE_CLASSES, Evidence, Sighting
 
 FloatArray = NDArray[np.float64]
 #: Which of a sighting's times a window query bounds: when it entered or left the view.
@@ -36,6 +44,8 @@ _CHUNK: Final = 2_000
 _IDS_PER_QUERY: Final = 5_000
 #: From this many rows a PostgreSQL insert goes through COPY (a fifth of the time).
 _COPY_FROM: Final = 64
+#: ``skynet_meta`` key: how many sightings :meth:`SightingStore.cluster` last laid out.
+CLUSTERED_KEY: Final = "sightings_clustered_rows"
 
 metadata = sa.MetaData()
 clips_table = sa.Table(
@@ -102,6 +112,14 @@ _WHOLE_COLUMNS: Final = _WINDOW_COLUMNS + tuple(
 )
 
 
+#: Where each column sits in a ``_WHOLE_COLUMNS`` row.
+_WHOLE_AT: Final = {name: i for i, name in enumerate(_WHOLE_COLUMNS)}
+#: How far inside ``Sighting``'s unit-length tolerance (1e-3) a row checked in bulk must
+#: be: a norm summed in another order may differ in its last bits; rows nearer the
+#: edge are checked one by one, as built.
+_NORM_MARGIN: Final = 1e-4
+
+
 @dataclass(frozen=True, eq=False)
 class WholeWindow:
     """A window's columns with every row's other fields: the few sightings linking keeps
@@ -109,10 +127,15 @@ class WholeWindow:
 
     columns: SightingArrays
     rows: Sequence[Sequence[Any]]  # ``_WHOLE_COLUMNS`` order
+    #: Rows that pass every check a :class:`Sighting` makes (None: check each as built).
+    checked: NDArray[np.bool_] | None = None
 
     def sighting(self, row: int) -> Sighting:
         """The whole sighting of one row."""
-        return _sighting(dict(zip(_WHOLE_COLUMNS, self.rows[row], strict=True)))
+        values = self.rows[row]
+        if self.checked is not None and self.checked[row]:
+            return _checked_sighting(values, _WHOLE_AT)
+        return _sighting(dict(zip(_WHOLE_COLUMNS, values, strict=True)))
 
 
 @dataclass(frozen=True)
@@ -222,7 +245,8 @@ class SightingStore:
             query = query.where(table.c.t_in <= end_s)
         query = query.order_by(table.c.t_in, table.c.id)
         with reading(self.engine) as connection:
-            return [_sighting(row._mapping) for row in connection.execute(query)]
+            rows = connection.execute(query).all()
+        return _built(rows, [c.name for c in sightings_table.c])
 
     def window(
         self, camera_ids: Sequence[str], start_s: float, end_s: float, *, by: TimeSide
@@ -239,7 +263,12 @@ class SightingStore:
     ) -> WholeWindow:
         """As :meth:`window`, with the rest of each row kept to build whole sightings."""
         rows = self._window_rows(_WHOLE_COLUMNS, camera_ids, start_s, end_s, by)
-        return WholeWindow(_columns(rows), rows)
+        columns = _columns(rows)
+        quality = np.array([r[_WHOLE_AT["quality"]] for r in rows], dtype=np.float64)
+        checked = _passes_checks(
+            columns.t_in, columns.t_out, columns.classes, columns.appearance, quality
+        )
+        return WholeWindow(columns, rows, checked)
 
     def _window_rows(
         self,
@@ -288,6 +317,75 @@ class SightingStore:
             rows: Sequence[Sequence[Any]] = result.cursor.fetchall()  # plain tuples, no rows
             return rows
 
+    def clustered_rows(self) -> int | None:
+        """How many sightings the last :meth:`cluster` laid out (None: never clustered)."""
+        value = read_meta(self.engine, CLUSTERED_KEY)
+        return None if value is None else int(value)
+
+    def cluster(self, *, vacuum: bool = False) -> int:
+        """Lay the sightings out by camera and time; returns how many rows were laid out.
+
+        A camera-window query reads a contiguous run of rows afterwards, a few
+        pages, where rows inserted in arrival order (many cameras' clips at
+        once) sit one per page over the whole file. Rows added later are
+        appended as before, so run it again after much ingest (a maintenance
+        step like PostgreSQL's ``CLUSTER``, which it is there). On SQLite the
+        table is copied in order and its indices rebuilt in one transaction;
+        ``vacuum`` then rewrites the file without the old table's free pages.
+        The schema is unchanged: every store file opens before and after.
+        """
+        try:
+            if self._sqlite:
+                rows = self._cluster_sqlite(vacuum=vacuum)
+            else:
+                with self.engine.begin() as connection:
+                    connection.exec_driver_sql("CLUSTER sightings USING ix_sightings_camera_time")
+                    connection.exec_driver_sql("ANALYZE sightings")
+                    rows = _count(connection)
+                    _write_meta(connection, CLUSTERED_KEY, str(rows))
+        except SQLAlchemyError as exc:
+            raise store_error(self.engine, exc) from None
+        return rows
+
+    def _cluster_sqlite(self, *, vacuum: bool) -> int:
+        """:meth:`cluster` on SQLite: rename, copy in ``(camera_id, t_in, id)`` order, drop,
+        index. Foreign keys are off for the copy (the rows were checked when inserted) and
+        the journal a rollback one, where it can be (the WAL would hold a second copy)."""
+        self.engine.dispose()  # idle pooled connections would keep the journal mode
+        old = "sightings_unclustered"
+        with self.engine.connect() as connection:
+            try:
+                run = connection.exec_driver_sql
+                run("PRAGMA foreign_keys=OFF")
+                run("PRAGMA legacy_alter_table=ON")
+                run("PRAGMA journal_mode=DELETE")
+                run("BEGIN IMMEDIATE")
+                for index in sightings_table.indexes:
+                    run(f"DROP INDEX IF EXISTS {index.name}")
+                run(f"ALTER TABLE sightings RENAME TO {old}")
+                connection.execute(sa.schema.CreateTable(sightings_table))
+                names = ", ".join(c.name for c in sightings_table.c)
+                run(
+                    f"INSERT INTO sightings ({names}) SELECT {names} FROM {old} "
+                    "ORDER BY camera_id, t_in, id"
+                )
+                run(f"DROP TABLE {old}")
+                for index in sightings_table.indexes:
+                    index.create(connection)
+                run("ANALYZE sightings")
+                rows = _count(connection)
+                _write_meta(connection, CLUSTERED_KEY, str(rows))
+                run("COMMIT")
+                if vacuum:
+                    run("VACUUM")
+            except BaseException:
+                if connection.connection.dbapi_connection is not None:
+                    connection.connection.dbapi_connection.rollback()
+                raise
+            finally:
+                connection.invalidate()  # its pragmas go with it, not back to the pool
+        return rows
+
     def clips(self) -> list[ClipRecord]:
         """Every committed clip, by camera and start time."""
         query = sa.select(clips_table).order_by(clips_table.c.camera_id, clips_table.c.start_s)
@@ -316,6 +414,16 @@ def _overlapping_rows(cameras: list[str], start_s: float, end_s: float) -> sa.Co
     earlier = sa.select(rowid).select_from(table)
     earlier = earlier.where(table.c.camera_id.in_(cameras), table.c.t_in <= end_s)
     return rowid.in_(sa.intersect(later, earlier))
+
+
+def _count(connection: Connection) -> int:
+    query = sa.select(sa.func.count()).select_from(sightings_table)
+    return int(connection.execute(query).scalar_one())
+
+
+def _write_meta(connection: Connection, key: str, value: str) -> None:
+    connection.execute(sa.delete(meta_table).where(meta_table.c.key == key))
+    connection.execute(sa.insert(meta_table).values(key=key, value=value))
 
 
 def _insert_new(connection: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> int:
@@ -437,6 +545,90 @@ def _row(sighting: Sighting, clip_id: str) -> dict[str, Any]:
         "entry_edge": sighting.entry_edge,
         "exit_edge": sighting.exit_edge,
     }
+
+
+def _built(rows: Sequence[Sequence[Any]], names: Sequence[str]) -> list[Sighting]:
+    """Whole sightings of rows with these column ``names``, checked in bulk first."""
+    if not rows:
+        return []
+    at = {name: i for i, name in enumerate(names)}
+    columns = list(zip(*rows, strict=True))
+    blobs = columns[at["appearance"]]
+    if any(len(b) != APPEARANCE_DIM * 4 for b in blobs):
+        return [_sighting(dict(zip(names, r, strict=True))) for r in rows]
+    checked = _passes_checks(
+        np.array(columns[at["t_in"]], dtype=np.float64),
+        np.array(columns[at["t_out"]], dtype=np.float64),
+        np.array(columns[at["vehicle_class"]], dtype=str),
+        np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(rows), -1),
+        np.array(columns[at["quality"]], dtype=np.float64),
+    )
+    return [
+        _checked_sighting(r, at) if ok else _sighting(dict(zip(names, r, strict=True)))
+        for r, ok in zip(rows, checked.tolist(), strict=True)
+    ]
+
+
+def _passes_checks(
+    t_in: FloatArray,
+    t_out: FloatArray,
+    classes: NDArray[np.str_],
+    appearance: NDArray[np.float32],
+    quality: FloatArray,
+) -> NDArray[np.bool_]:
+    """Rows that pass every check :class:`Sighting` makes when built, checked for a whole
+    window at once (finite, ordered times; a known class; a finite unit appearance; a
+    quality in [0, 1]): building a timeline's 25,000 sightings one check at a time
+    costs a tenth of its time. Conservative: a row not passed here is checked as built."""
+    with np.errstate(invalid="ignore"):
+        norm = np.linalg.norm(appearance.astype(np.float64), axis=1)
+        return np.asarray(
+            np.isfinite(t_in)
+            & np.isfinite(t_out)
+            & (t_out >= t_in)
+            & np.isin(classes, np.array(VEHICLE_CLASSES, dtype=str))
+            & np.isfinite(appearance).all(axis=1)
+            & (np.abs(norm - 1.0) <= 1e-3 - _NORM_MARGIN)
+            & (quality >= 0.0)
+            & (quality <= 1.0),
+            dtype=bool,
+        )
+
+
+def _checked_sighting(values: Sequence[Any], at: dict[str, int]) -> Sighting:
+    """:func:`_sighting` of a row that passed :func:`_passes_checks`: built without
+    ``Sighting``'s checks run again (the same fields, the same appearance array)."""
+    appearance = np.frombuffer(values[at["appearance"]], dtype="<f4").astype(np.float32)
+    entry_x, exit_x = values[at["entry_x"]], values[at["exit_x"]]
+    fields = {
+        "id": values[at["id"]],
+        "camera_id": values[at["camera_id"]],
+        "t_in": values[at["t_in"]],
+        "t_out": values[at["t_out"]],
+        "vehicle_class": values[at["vehicle_class"]],
+        "appearance": appearance,
+        "quality": values[at["quality"]],
+        "evidence": Evidence(
+            values[at["evidence_clip"]],
+            values[at["evidence_frame"]],
+            (
+                values[at["bbox_x1"]],
+                values[at["bbox_y1"]],
+                values[at["bbox_x2"]],
+                values[at["bbox_y2"]],
+            ),
+        ),
+        "entry_xy": None if entry_x is None else (entry_x, values[at["entry_y"]]),
+        "exit_xy": None if exit_x is None else (exit_x, values[at["exit_y"]]),
+        "heading_deg": values[at["heading_deg"]],
+        "speed_mps": values[at["speed_mps"]],
+        "entry_edge": values[at["entry_edge"]],
+        "exit_edge": values[at["exit_edge"]],
+    }
+    built: Sighting = object.__new__(Sighting)
+    for name in Sighting.__slots__:
+        object.__setattr__(built, name, fields[name])
+    return built
 
 
 def _sighting(row: Any) -> Sighting:

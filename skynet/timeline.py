@@ -42,6 +42,7 @@ from numpy.typing import NDArray
 from camera_registry.registry import CameraRegistry
 from skynet._directed import MAX_AVOIDED, DirectedTrips
 from skynet._evidence import SightingSource as SightingFinder
+from skynet._transition_types import Reach
 from skynet._window_cache import WindowCache
 from skynet.errors import BadInputError, NotFoundError
 from skynet.linking import (
@@ -102,6 +103,11 @@ class Transitions(Protocol):
     """What the timeline needs of :class:`skynet.transitions.TransitionModel`."""
 
     def reachable(self, camera_id: str) -> ReachLike: ...
+    def reachable_among(self, camera_id: str, rows: NDArray[np.intp]) -> Reach:
+        """:meth:`reachable` kept to the cameras at registry ``rows`` (same trips, same
+        order); a model may answer it without expanding the rest of the reach."""
+        ...
+
     def path_edges(self, camera_id: str, to_id: str) -> NDArray[np.intp]: ...
 
 
@@ -298,22 +304,22 @@ class Linker:
 
     def _passable(self, sighting: Sighting, forward: bool) -> Neighbours:
         """The camera's neighbours less those reachable only past more than ``MAX_AVOIDED``
-        watched edges. Going forward a model that can (``reachable_among``) is asked for
-        the passable ones alone (about a hundred of a reach of thousands)."""
+        watched edges. Going forward the model is asked for the passable ones alone
+        (``reachable_among``: about a hundred of a reach of thousands)."""
         camera = sighting.camera_id
-        among = getattr(self.transitions, "reachable_among", None)
-        if forward and self.directed and among is not None:
+        if forward and self.directed:
             table = self._directed_trips().passed_table(sighting, forward=True)
             if table is not None:
-                reach = among(camera, np.flatnonzero(table <= MAX_AVOIDED))
+                passable = np.flatnonzero(table <= MAX_AVOIDED)
+                reach = self.transitions.reachable_among(camera, passable)
                 rows = reach.rows
                 if rows is None:
                     rows = self.registry.rows(reach.to_ids.tolist()).astype(np.intp)
                 return reach.to_ids, reach.free_flow_s, reach.distance_m, rows
         to_ids, flow, dist, rows = self._neighbours(camera, forward)
         if self.directed and to_ids.shape[0]:
-            passable = self._directed_trips().least_passed(sighting, rows, forward=forward)
-            near = passable <= MAX_AVOIDED
+            least = self._directed_trips().least_passed(sighting, rows, forward=forward)
+            near = least <= MAX_AVOIDED
             to_ids, flow, dist, rows = to_ids[near], flow[near], dist[near], rows[near]
         return to_ids, flow, dist, rows
 

@@ -36,7 +36,7 @@ from skynet.synthetic.sightings import (
     simulate_sightings,
 )
 from skynet.timeline import Linker, SightingPool, Timeline, build_timeline, labelled_pairs
-from skynet.transitions import TransitionModel
+from skynet.transitions import Reach, TransitionModel
 from trackers.sighting import APPEARANCE_DIM, VEHICLE_CLASSES, Evidence, Sighting
 
 SPEC = "sample_data/hit_and_run/spec.json"
@@ -332,6 +332,9 @@ class _OffRoad:
 
     def reachable(self, camera_id: str) -> _Unanchored:
         return _Unanchored(camera_id)
+
+    def reachable_among(self, camera_id: str, rows: NDArray[np.intp]) -> Reach:
+        return Reach.empty(_Unanchored(camera_id).reason)
 
     def path_edges(self, camera_id: str, to_id: str) -> NDArray[np.intp]:
         return np.empty(0, dtype=np.intp)

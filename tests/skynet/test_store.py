@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from _databases import allow_inserts, locale_sorted_database, refuse_inserts
 
-from skynet.errors import NotFoundError, StoreError
+from skynet.errors import BadInputError, NotFoundError, StoreError
 from skynet.linking import SightingArrays
 from skynet.store import ClipRecord, SightingStore, TimeSide
 from skynet.timeline import SightingPool
@@ -75,6 +75,43 @@ def three_cameras(db: str, per_camera: int) -> tuple[SightingStore, list[Sightin
         store.add_clip(clip(camera, "x.avi"), batch)
         everything += batch
     return store, everything
+
+
+def test_clustering_keeps_every_row_and_lays_them_out_by_camera(db_url: str) -> None:
+    """``cluster`` changes where rows sit, never what a query answers; the store takes
+    new clips after it, and a store file opens the same before and after."""
+    store = SightingStore(db_url)
+    everything: list[Sighting] = []
+    for round_ in range(3):  # clips of three cameras interleaved, as ingest writes them
+        for camera in ("C3", "C1", "C2"):
+            name = f"{round_}.avi"
+            batch = make_sightings(camera, name, 8, seed=len(everything))
+            store.add_clip(clip(camera, name), batch)
+            everything += batch
+    cameras = ["C1", "C3"]
+    start, end = 1_773_000_100.0, 1_773_000_400.0
+    before = (store.find(), store.find(camera_ids=cameras, start_s=start, end_s=end))
+    window = store.whole_window(cameras, start, end, by="t_out").rows
+    assert store.clustered_rows() is None
+    assert store.cluster(vacuum=True) == len(everything)
+    again = SightingStore(db_url)
+    assert again.clustered_rows() == len(everything)
+    assert (again.find(), again.find(camera_ids=cameras, start_s=start, end_s=end)) == before
+    assert list(again.whole_window(cameras, start, end, by="t_out").rows) == list(window)
+    if again.engine.dialect.name == "sqlite":
+        with again.engine.connect() as connection:
+            laid = connection.exec_driver_sql(
+                "SELECT camera_id, t_in FROM sightings ORDER BY rowid"
+            )
+            rows = [tuple(r) for r in laid]
+        assert rows == sorted(rows)
+        with again.engine.connect() as connection:  # the pragmas the engine sets are back
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    late = make_sightings("C2", "late.avi", 4, seed=99)
+    assert again.add_clip(clip("C2", "late.avi"), late) == 4
+    assert again.add_clip(clip("C1", "0.avi"), everything[8:16]) == 0  # still idempotent
+    assert again.count() == len(everything) + 4
 
 
 def test_window_and_camera_queries_match_brute_force(db_url: str) -> None:
@@ -185,6 +222,38 @@ def test_values_come_back_bit_for_bit(db_url: str) -> None:
     assert back.entry_xy == awkward.entry_xy and back.speed_mps == awkward.speed_mps
     plain = store.get(sightings[0].id)
     assert plain.entry_xy is None and plain.heading_deg is None
+
+
+def test_sightings_checked_in_bulk_match_those_built_one_by_one(db_url: str) -> None:
+    """Rows read back are checked a window at once and built without ``Sighting``'s checks
+    run again: the same sightings as its constructor makes (every field, the appearance's
+    type), and a stored row that fails a check still fails when built."""
+    store = SightingStore(db_url)
+    sightings = make_sightings("C1", "a.avi", 12, seed=5)
+    store.add_clip(clip("C1", "a.avi"), sightings)
+    window = store.whole_window(["C1"], 0.0, 2e9, by="t_in")
+    assert window.checked is not None and window.checked.all()
+    by_window = {s.id: s for s in (window.sighting(i) for i in range(len(window.rows)))}
+    by_find = {s.id: s for s in store.find(camera_ids=["C1"])}
+    for original in sightings:
+        rebuilt = dataclasses.replace(by_find[original.id])  # through Sighting's checks
+        for built in (by_window[original.id], by_find[original.id]):
+            assert built == original == rebuilt
+            assert type(built.appearance) is type(rebuilt.appearance)
+            assert built.appearance.dtype == rebuilt.appearance.dtype
+            assert built.appearance.flags.writeable == rebuilt.appearance.flags.writeable
+    bad = sightings[3]
+    with store.engine.begin() as connection:
+        table = sa.table("sightings", sa.column("id"), sa.column("quality"))
+        connection.execute(sa.update(table).where(table.c.id == bad.id).values(quality=1.5))
+    window = store.whole_window(["C1"], 0.0, 2e9, by="t_in")
+    row = [r[0] for r in window.rows].index(bad.id)
+    assert window.checked is not None and not window.checked[row]
+    with pytest.raises(BadInputError, match="quality"):
+        window.sighting(row)
+    with pytest.raises(BadInputError, match="quality"):
+        store.get(bad.id)
+    assert window.sighting(row - 1 if row else row + 1).quality == 0.8
 
 
 def test_a_large_clip_lands_whole_and_once(db_url: str) -> None:
