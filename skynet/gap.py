@@ -17,7 +17,7 @@ read off the route through it, stretched to fill the gap.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -27,6 +27,8 @@ from scipy.sparse import csr_matrix
 
 from skynet._anchors import edge_rows_by_label
 from skynet._paths import bounded_tree
+from skynet._ranges import ranges
+from skynet._tree import levels
 from skynet.frontier import departures
 from skynet.implied import SLACK_S, RoadGraph, Visit, road_graph
 from skynet.roads.cameras import CameraAttachment, edge_label
@@ -39,6 +41,8 @@ FASTER: Final = 2.0
 #: by e: far above most gaps' slack, so the routes that fit weigh nearly alike (300 s, the
 #: frontier's scale, fitted worse: 1,299 against 1,267 openings on 56 escapes).
 DETOUR_SCALE_S: Final = 1200.0
+#: Routes whose cameras are gathered at once (bounds the memory of one gap's routes).
+_BLOCK: Final = 65536
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
@@ -65,7 +69,7 @@ class GapModel:
     miss_probability: float = 0.15
     detour_scale_s: float = DETOUR_SCALE_S
     _graphs: tuple[RoadGraph, csr_matrix] | None = None
-    _watch: BoolArray | None = field(default=None, repr=False)
+    _watch: _Sets | None = field(default=None, repr=False)
 
     def between(self, left: Visit, entered: Visit, *, empty: Collection[str] = ()) -> InGap:
         """The chance of each camera being passed after ``left`` and before ``entered``;
@@ -93,13 +97,13 @@ class GapModel:
         watch = self._watched()
         onward = _path_cameras(ahead, ahead_before, graph, watch, forward=True)
         onto = _path_cameras(behind, behind_before, graph, watch, forward=False)
-        routes = onward[tail[fits]] | watch[fits] | onto[matrix.indices[fits]]
-        weight = np.exp(-(total[fits] - total[fits].min()) / self.detour_scale_s)
         silent = att.camera_rows(list(empty))
-        silent = silent[silent >= 0]
+        silent = np.unique(silent[silent >= 0])
+        routes = _Routes(onward, watch, onto, tail[fits], fits, matrix.indices[fits], cameras)
+        weight = np.exp(-(total[fits] - total[fits].min()) / self.detour_scale_s)
         if silent.size:
-            weight *= self.miss_probability ** routes[:, silent].sum(axis=1)
-        chance = (weight @ routes) / weight.sum()
+            weight *= self.miss_probability ** routes.count(silent)
+        chance = routes.weigh(weight) / weight.sum()
         # the route through each camera's view: to the start of its edge, along it, on
         through = ahead[edges.u[att.edge]] + edges.travel_time[att.edge] + behind[edges.v[att.edge]]
         along = edges.travel_time[att.edge] * np.clip(
@@ -142,16 +146,109 @@ class GapModel:
             self._graphs = (graph, csr_matrix(graph.matrix.T))
         return self._graphs
 
-    def _watched(self) -> BoolArray:
-        """Per entry of the road graph and registry camera: whether the camera watches a
-        road from the entry's tail to its head (any of parallel ones)."""
+    def _watched(self) -> _Sets:
+        """Per entry of the road graph: the registry cameras that watch a road from the
+        entry's tail to its head (any of parallel ones)."""
         if self._watch is None:
             att = self.attachment
             graph, _ = self._road_graphs()
-            watch = np.zeros((graph.matrix.nnz, att.camera_ids.shape[0]), dtype=bool)
-            watch[graph.slot[att.edge], att.camera] = True
-            self._watch = watch
+            self._watch = _Sets.of(
+                graph.slot[att.edge], att.camera, graph.matrix.nnz, att.camera_ids.shape[0]
+            )
         return self._watch
+
+
+@dataclass(frozen=True, eq=False)
+class _Sets:
+    """Sets of camera rows in CSR layout (row ``i``'s cameras, ascending, are
+    ``cameras[indptr[i]:indptr[i + 1]]``): memory grows with the pairs held, not with
+    rows times cameras (70,000 cameras at city scale)."""
+
+    indptr: IntArray
+    cameras: IntArray
+    columns: int
+    alias: IntArray | None = None  # outer row -> row here (-1: empty), when rows share sets
+
+    @classmethod
+    def of(cls, rows: IntArray, cameras: IntArray, size: int, columns: int) -> _Sets:
+        """The sets of ``size`` rows over ``columns`` cameras holding each pair
+        (``rows[i]``, ``cameras[i]``)."""
+        pairs = np.unique(
+            np.stack([np.asarray(rows, np.intp), np.asarray(cameras, np.intp)]), axis=1
+        )
+        counts = np.bincount(pairs[0], minlength=size)
+        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.intp)
+        return cls(indptr, pairs[1].astype(np.intp), columns)
+
+    def sizes(self) -> IntArray:
+        return np.diff(self.indptr)
+
+    def gather(self, rows: IntArray) -> tuple[IntArray, IntArray]:
+        """The pairs of ``rows``: each pair's place in ``rows`` and its camera."""
+        if self.alias is not None:
+            rows = self.alias[rows]
+        low = np.zeros(rows.shape[0], dtype=np.intp)
+        high = np.zeros(rows.shape[0], dtype=np.intp)
+        held = rows >= 0
+        low[held], high[held] = self.indptr[rows[held]], self.indptr[rows[held] + 1]
+        owner = np.repeat(np.arange(rows.shape[0], dtype=np.intp), high - low)
+        return owner, self.cameras[ranges(low, high)]
+
+
+@dataclass(frozen=True, eq=False)
+class _Routes:
+    """Each route's cameras: the union of those on the way to its road's tail, on the road
+    and on the way on from its head. Read in blocks of routes, so memory stays bounded
+    by the block, not by the routes that fit times the cameras."""
+
+    onward: _Sets
+    watch: _Sets
+    onto: _Sets
+    tails: IntArray
+    entries: IntArray
+    heads: IntArray
+    cameras: int
+
+    def count(self, among: IntArray) -> IntArray:
+        """Per route: how many of the cameras ``among`` it passes."""
+        mark = np.zeros(self.cameras, dtype=bool)
+        mark[among] = True
+        out = np.zeros(self.tails.shape[0], dtype=np.intp)
+        for block, owner, camera in self._blocks():
+            hit = mark[camera]
+            out[block] = np.bincount(owner[hit], minlength=block.stop - block.start)
+        return out
+
+    def weigh(self, weight: FloatArray) -> FloatArray:
+        """Per camera: the weight of the routes that pass it."""
+        out = np.zeros(self.cameras)
+        for block, owner, camera in self._blocks():
+            out += np.bincount(camera, weights=weight[block][owner], minlength=self.cameras)
+        return out
+
+    def _blocks(self) -> Iterator[tuple[slice, IntArray, IntArray]]:
+        """Per block of routes: its slice, and each (route in the block, camera) pair once,
+        ordered by route then camera."""
+        for low in range(0, self.tails.shape[0], _BLOCK):
+            block = slice(low, min(low + _BLOCK, self.tails.shape[0]))
+            parts = [
+                sets.gather(rows[block])
+                for sets, rows in (
+                    (self.onward, self.tails),
+                    (self.watch, self.entries),
+                    (self.onto, self.heads),
+                )
+            ]
+            keys = np.unique(
+                np.concatenate(
+                    [owner.astype(np.int64) * self.cameras + cam for owner, cam in parts]
+                )
+            )
+            yield (
+                block,
+                (keys // self.cameras).astype(np.intp),
+                (keys % self.cameras).astype(np.intp),
+            )
 
 
 def _arrivals(
@@ -174,31 +271,79 @@ def _path_cameras(
     cost: FloatArray,
     before: NDArray[np.int32],
     graph: RoadGraph,
-    watch: BoolArray,
+    watch: _Sets,
     *,
     forward: bool,
-) -> BoolArray:
-    """Per node and camera: whether the search tree's way between the root and the node
-    drives a road the camera watches (``watch``: per graph entry; ``forward``: the tree
-    grows along the roads; else against them, towards the root)."""
+) -> _Sets:
+    """Per node: the cameras that watch a road the search tree's way between the root and
+    the node drives (``watch``: per graph entry; ``forward``: the tree grows along the
+    roads; else against them, towards the root).
+
+    Nodes share the set of their nearest watched road up the tree, so only the watched
+    roads of the tree hold one (a road's set is its cameras and the set of the watched road
+    above it): memory grows with the watched roads reached, not with nodes times cameras."""
     size = cost.shape[0]
-    out = np.zeros((size, watch.shape[1]), dtype=bool)
     parent = np.asarray(before[:size], dtype=np.intp)
     nodes = np.flatnonzero(np.isfinite(cost) & (parent >= 0) & (parent < size))
+    alias = np.full(size, -1, dtype=np.intp)  # node -> its nearest watched road's set
     if nodes.size == 0:
-        return out
+        return _Sets(np.zeros(1, dtype=np.intp), np.zeros(0, dtype=np.intp), watch.columns, alias)
     u = np.repeat(np.arange(size, dtype=np.int64), np.diff(graph.matrix.indptr))
     keys = u * size + graph.matrix.indices
     tail, head = (parent[nodes], nodes) if forward else (nodes, parent[nodes])
-    row = np.searchsorted(keys, tail.astype(np.int64) * size + head)
     edge_into = np.full(size, -1, dtype=np.intp)
-    edge_into[nodes] = row
-    depth = np.zeros(size, dtype=np.intp)
-    is_child = np.zeros(size, dtype=bool)
-    is_child[nodes] = True
-    for node in nodes[np.argsort(cost[nodes], kind="stable")].tolist():
-        depth[node] = depth[parent[node]] + 1 if is_child[parent[node]] else 1
-    order = nodes[np.argsort(depth[nodes], kind="stable")]
-    for level in np.split(order, np.flatnonzero(np.diff(depth[order])) + 1):
-        out[level] = out[parent[level]] | watch[edge_into[level]]
-    return out
+    edge_into[nodes] = np.searchsorted(keys, tail.astype(np.int64) * size + head)
+    member = np.zeros(size, dtype=bool)
+    member[nodes] = True
+    watched = np.zeros(size, dtype=bool)
+    watched[nodes] = watch.sizes()[edge_into[nodes]] > 0
+    up_tree = np.full(size, -1, dtype=np.intp)  # parents within the tree (roots: -1)
+    up_tree[nodes] = np.where(member[parent[nodes]], parent[nodes], -1)
+    anchor = nearest_marked(up_tree, watched)
+    heads = np.flatnonzero(watched)  # each watched tree road, by the node it leads to
+    above = np.full(size, -1, dtype=np.intp)  # the watched road above each one
+    above[heads] = np.where(up_tree[heads] >= 0, anchor[np.maximum(up_tree[heads], 0)], -1)
+    _, by_depth = levels(above, heads)
+    start = np.zeros(size, dtype=np.intp)  # each head's cameras in ``chunks``
+    stop = np.zeros(size, dtype=np.intp)
+    chunks: list[IntArray] = []
+    built, previous, columns = 0, np.zeros(0, dtype=np.intp), watch.columns
+    for level in by_depth:
+        up = np.maximum(above[level], 0)
+        held = np.where(above[level] >= 0, stop[up] - start[up], 0)
+        base = built - previous.shape[0]  # the heads above lie in the previous chunk
+        at = ranges(start[up] - base, start[up] - base + held)
+        owner = np.repeat(np.arange(level.shape[0], dtype=np.intp), held)
+        own, cam = watch.gather(edge_into[level])
+        merged = np.unique(
+            np.concatenate([owner.astype(np.int64) * columns + previous[at],
+                            own.astype(np.int64) * columns + cam])
+        )  # fmt: skip
+        counts = np.bincount(merged // columns, minlength=level.shape[0])
+        start[level] = built + np.cumsum(counts) - counts
+        stop[level] = start[level] + counts
+        previous = (merged % columns).astype(np.intp)
+        chunks.append(previous)
+        built += previous.shape[0]
+    alias[nodes] = np.searchsorted(heads, anchor[nodes])
+    alias[anchor < 0] = -1
+    indptr = np.concatenate([[0], np.cumsum(stop[heads] - start[heads])]).astype(np.intp)
+    flat = np.concatenate(chunks)[ranges(start[heads], stop[heads])]
+    return _Sets(indptr, flat, columns, alias)
+
+
+def nearest_marked(parent: IntArray, marked: BoolArray) -> IntArray:
+    """Per node: the nearest node on its way up (itself included) that is ``marked``, -1
+    where none; ``parent`` -1 at roots. By pointer jumping: a node looks twice as far up
+    each round, so a path of length d takes about log2 d vectorised rounds."""
+    size = parent.shape[0]
+    found = np.where(marked, np.arange(size, dtype=np.intp), -1)
+    jump = np.where(marked, -1, parent)
+    live = np.flatnonzero(jump >= 0)
+    while live.size:
+        to = jump[live]
+        there, further = found[to], jump[to]  # read before either is written
+        found[live] = there
+        jump[live] = np.where(there >= 0, -1, further)
+        live = live[jump[live] >= 0]
+    return found

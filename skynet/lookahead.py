@@ -202,7 +202,7 @@ class Lookahead:
             return nearest
         chance, seconds = way.chance[rows], way.seconds[rows]
         # a camera a find at X implies is on every way to X in the time: reached sooner
-        bound = chance * (1 + (seconds[None, :] < seconds[:, None]).sum(axis=1))
+        bound = chance * (1 + np.searchsorted(np.sort(seconds), seconds, side="left"))
         start = Visit.leaving(last)
         quickest = self._reach_from(last.camera_id)
         options: list[Opening] = list(nearest)

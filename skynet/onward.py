@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skynet._paths import bounded_tree
+from skynet._tree import levels
 from skynet.frontier import TURN_BACK, departures
 from skynet.implied import RoadGraph, road_graph
 from skynet.roads.cameras import CameraAttachment, edge_label
@@ -83,7 +84,7 @@ class OnwardModel:
         edge = att.edge[mine]
         cost, before = bounded_tree(graph.matrix, edges.v[edge], to_head, self.horizon_s)
         reach = np.where(np.isfinite(cost), cost, np.inf)  # seconds, the watched roads' cost in
-        tree = self._tree(reach, cost, before)
+        tree = self._tree(reach, before)
         cameras = att.camera_ids.shape[0]
         ahead = np.zeros(cameras, dtype=bool)  # farther along the exit edge: always passed
         if mine.size == 1:
@@ -118,7 +119,7 @@ class OnwardModel:
         chance[own] = 0.0
         return Onward(chance, seconds, entry)
 
-    def _tree(self, reach: FloatArray, cost: FloatArray, before: NDArray[np.int32]) -> _Tree:
+    def _tree(self, reach: FloatArray, before: NDArray[np.int32]) -> _Tree:
         """The search's tree over the places within reach, level by level from its roots."""
         graph, edges = self._road_graph(), self.network.edges
         size = reach.shape[0]
@@ -128,12 +129,8 @@ class OnwardModel:
         keys = edges.u[graph.chosen].astype(np.int64) * size + edges.v[graph.chosen]
         edge_into = np.full(size, -1, dtype=np.intp)
         edge_into[nodes] = graph.chosen[np.searchsorted(keys, parent[nodes] * size + nodes)]
-        depth = np.zeros(size, dtype=np.intp)
-        for node in nodes[np.argsort(cost[nodes], kind="stable")].tolist():
-            depth[node] = depth[parent[node]] + 1  # a parent is reached first
-        order = nodes[np.argsort(depth[nodes], kind="stable")]
-        levels = np.split(order, np.flatnonzero(np.diff(depth[order])) + 1) if order.size else []
-        return _Tree(parent, edge_into, levels)
+        _, by_depth = levels(parent, nodes)
+        return _Tree(parent, edge_into, by_depth)
 
     def _mass(self, tree: _Tree, below: FloatArray) -> FloatArray:
         """Per camera, the weight of the places whose way passes a road it watches: the
