@@ -42,13 +42,16 @@ import numpy as np
 
 from camera_registry import CameraRegistry
 from skynet import _association_calibration as calibration
+from skynet._association_batch import BatchSightings
 from skynet.associate import (
     Association,
     CandidateLinks,
     assign,
-    associate_links,
-    candidate_links,
+    assign_tracks,
+    batch_links,
     in_time_order,
+    overlap_links,
+    score_candidates,
     track_labels,
 )
 from skynet.identity import id_scores
@@ -71,13 +74,20 @@ def main() -> None:
     parser.add_argument("--light", choices=("day", "night"), default="day")
     parser.add_argument("--hours", type=float, default=1.0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--scorer",
+        choices=("batch", "linker"),
+        default="batch",
+        help="score in bulk (skynet associate's) or sighting by sighting through the linker",
+    )
     parser.add_argument("--growth", action="store_true", help="also time a quarter and a half")
     parser.add_argument(
         "--tile",
         type=int,
         nargs="*",
         default=[],
-        help="also run the hour repeated N times one after another (e.g. 10: 100k sightings)",
+        help="also run the hour repeated N times one after another (e.g. 10: 100k sightings; "
+        "batch scorer, as columns)",
     )
     parser.add_argument("--seed", type=int, default=None, help="the county's seed (default: spec)")
     parser.add_argument(
@@ -119,40 +129,69 @@ def main() -> None:
         f"({vehicles} seen), {len(sightings)} sightings in {args.hours:g} h, {args.light}"
     )
     shares = (0.25, 0.5, 1.0) if args.growth else (1.0,)
-    runs = [(sightings[: round(share * len(sightings))], truth_of) for share in shares]
-    runs += [_tiled(simulated, hours=n) for n in args.tile]
+    runs: list[tuple[list[Sighting] | None, BatchSightings | None, np.ndarray]] = []
+    for share in shares:
+        part = in_time_order(sightings[: round(share * len(sightings))])
+        runs.append((part, None, np.array([truth_of[s.id] for s in part])))
     rows = []
     result: Association | None = None
-    for part, truth_of in runs:
-        linker = Linker(
-            transitions, network, registry, SightingPool(part), model=LINK_MODELS[args.light]
-        )
+    whole = runs[-1]
+    for n in args.tile:
+        hour = in_time_order(sightings)
+        linker = Linker(transitions, network, registry, SightingPool(hour),
+                        model=LINK_MODELS[args.light])  # fmt: skip
+        batch, source = BatchSightings.of(linker, hour).repeated(n, 3600.0)
+        stride = int(whole[2].max()) + 1
+        copies = np.tile(whole[2], n) + np.repeat(np.arange(n) * stride, len(hour))
+        runs.append((None, batch, copies[source]))
+    for part, batch, truth in runs:
+        pool = part if part is not None else whole[0]
+        assert pool is not None
+        linker = Linker(transitions, network, registry, SightingPool(pool),
+                        model=LINK_MODELS[args.light])  # fmt: skip
         start, cpu = time.perf_counter(), _cpu_s()
-        ordered = in_time_order(part)
-        kept = args.out / f"links-{_digest(ordered)}.npz"
+        key = _digest(part) if part is not None else _digest_batch(batch)
+        kept = args.out / f"links-{args.scorer}-{key}.npz"
         if args.keep_links and kept.exists():
             with np.load(kept) as saved:
                 links = CandidateLinks(saved["early"], saved["late"], saved["probability"])
+        elif args.scorer == "linker":
+            assert part is not None, "--tile runs score in bulk"
+            links = CandidateLinks.concat(
+                [score_candidates(linker, part, workers=args.workers), overlap_links(linker, part)]
+            )
         else:
-            links = candidate_links(linker, ordered, workers=args.workers)
+            batch = batch if batch is not None else BatchSightings.of(linker, part or [])
+            links = batch_links(linker, batch, workers=args.workers)
         if args.keep_links:
             args.out.mkdir(parents=True, exist_ok=True)
             np.savez(kept, early=links.early, late=links.late, probability=links.probability)
         scored, scored_cpu = time.perf_counter(), _cpu_s()
         day = args.light == "day" and not args.no_calibration
-        result = associate_links(ordered, links, recalibrate=day)
-        row = _report(result, truth_of, time.perf_counter() - start)
+        if part is not None:
+            t_in = np.array([s.t_in for s in part])
+            t_out = np.array([s.t_out for s in part])
+        else:
+            assert batch is not None
+            t_in, t_out = batch.arrays.t_in, batch.arrays.t_out
+        track, into = assign_tracks(t_in, t_out, links, recalibrate=day)
+        assigned = time.perf_counter()
+        row = _report(track, t_in, truth, len(links), assigned - start)
         row.update(
             scoring_s=scored - start,
             scoring_cpu_s=scored_cpu - cpu,
-            assignment_s=time.perf_counter() - scored,
+            assignment_s=assigned - scored,
+            peak_mb=_peak_mb(),
         )
         rows.append(row)
-        if args.causes:
-            _print_causes(result, truth_of)
+        print(json.dumps(row), flush=True)
+        if part is not None:
+            result = Association(part, track, into, len(links), links)
+            if args.causes:
+                _print_causes(result, truth_of)
     _print(rows)
     if args.fit_calibration and result is not None and result.links is not None:
-        print("CALIBRATION =", _fit_calibration(result, runs[-1][1]))
+        print("CALIBRATION =", _fit_calibration(result, truth_of))
     if result is not None and result.links is not None:
         for tiles in args.assign_tiles:
             rows.append(_time_assignment(result.links, len(result.sightings), tiles))
@@ -189,45 +228,26 @@ def _world(args: argparse.Namespace) -> tuple[Scenario, SimulatedSightings]:
     return scenario, simulated
 
 
-def _tiled(simulated: SimulatedSightings, *, hours: int) -> tuple[list[Sighting], dict[str, int]]:
-    """The hour's sightings again and again, each copy an hour later (its vehicles others)."""
-    out: list[Sighting] = []
-    truth: dict[str, int] = {}
-    stride = max(simulated.truth.values()) + 1
-    for k in range(hours):
-        shift = 3600.0 * k
-        for s in simulated.sightings:
-            copy = dataclasses.replace(
-                s, id=f"{s.id}-{k}", t_in=s.t_in + shift, t_out=s.t_out + shift
-            )
-            out.append(copy)
-            truth[copy.id] = simulated.truth[s.id] + k * stride
-    return out, truth
-
-
-def _report(result: Association, truth_of: dict[str, int], seconds: float) -> dict[str, float]:
-    truth = np.array([truth_of[s.id] for s in result.sightings])
-    scores = id_scores(truth, result.track)
+def _report(
+    track: np.ndarray, t_in: np.ndarray, truth: np.ndarray, candidates: int, seconds: float
+) -> dict[str, float]:
+    scores = id_scores(truth, track)
     following, _, _ = _truth_links(truth)
-    # each track's links: consecutive rows of one track
-    linked_right = linked_wrong = 0
-    for rows in result.tracks():
-        for a, b in zip(rows[:-1].tolist(), rows[1:].tolist(), strict=True):
-            if following[a] == b:
-                linked_right += 1
-            else:
-                linked_wrong += 1
-    true_links = int((following >= 0).sum())
+    # each track's links: its rows one after another in time
+    order = np.lexsort((t_in, track))
+    same = track[order[1:]] == track[order[:-1]]
+    early, late = order[:-1][same], order[1:][same]
+    linked_right = int((following[early] == late).sum())
     return {
         "sightings": float(truth.size),
         "vehicles": float(np.unique(truth).size),
-        "tracks": float(result.n_tracks),
-        "candidates": float(result.candidates),
+        "tracks": float(np.unique(track).size),
+        "candidates": float(candidates),
         "seconds": seconds,
         "idf1": scores.idf1,
         "links_right": float(linked_right),
-        "links_wrong": float(linked_wrong),
-        "true_links": float(true_links),
+        "links_wrong": float(early.size - linked_right),
+        "true_links": float(int((following >= 0).sum())),
     }
 
 
@@ -248,6 +268,20 @@ def _digest(sightings: list[Sighting]) -> str:
     """A short key of the sightings (ids and times) for their kept links."""
     text = "".join(f"{s.id}{s.t_in:.3f}" for s in sightings)
     return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def _digest_batch(batch: BatchSightings | None) -> str:
+    """:func:`_digest` of sightings held as columns."""
+    assert batch is not None
+    text = batch.arrays.ids.tobytes() + batch.arrays.t_in.tobytes()
+    return hashlib.sha1(text).hexdigest()[:12]
+
+
+def _peak_mb() -> float:
+    """Peak resident memory (MB) of this process or of its largest finished child."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, child) / 1024.0
 
 
 def _cpu_s() -> float:
@@ -346,7 +380,7 @@ def _print(rows: list[dict[str, float]]) -> None:
     print(
         f"{'sightings':>10} {'vehicles':>9} {'tracks':>7} {'links right/wrong/true':>23} "
         f"{'IDF1':>6} {'time s':>7} {'ms/sighting':>12} {'scoring s':>10} {'CPU s':>8} "
-        f"{'assign s':>9}"
+        f"{'assign s':>9} {'peak MB':>8}"
     )
     for r in rows:
         links = f"{r['links_right']:.0f}/{r['links_wrong']:.0f}/{r['true_links']:.0f}"
@@ -354,6 +388,7 @@ def _print(rows: list[dict[str, float]]) -> None:
             f"{r['sightings']:>10.0f} {r['vehicles']:>9.0f} {r['tracks']:>7.0f} {links:>23} "
             f"{r['idf1']:>6.3f} {r['seconds']:>7.1f} {1000 * r['seconds'] / r['sightings']:>12.2f}"
             f" {r['scoring_s']:>10.1f} {r['scoring_cpu_s']:>8.1f} {r['assignment_s']:>9.2f}"
+            f" {r['peak_mb']:>8.0f}"
         )
 
 

@@ -103,9 +103,10 @@ class BatchSightings:
             models,
         )
 
-    def repeated(self, copies: int, stride_s: float) -> BatchSightings:
+    def repeated(self, copies: int, stride_s: float) -> tuple[BatchSightings, IntArray]:
         """The rows again ``copies`` times, each copy ``stride_s`` later (ids suffixed by the
-        copy): as many sightings at the same density over a longer span."""
+        copy): as many sightings at the same density over a longer span. Also where each
+        new row comes from (``k * len(self) + row``: copy ``k`` of ``row``)."""
         parts = []
         for k in range(copies):
             a = self.arrays
@@ -119,7 +120,7 @@ class BatchSightings:
         arrays = SightingArrays.concat(parts)
         order = np.lexsort((arrays.ids, arrays.t_in))
         tile = np.tile
-        return BatchSightings(
+        batch = BatchSightings(
             arrays.take(order),
             tile(self.camera, copies)[order],
             tile(self.exit_edge, copies)[order],
@@ -127,6 +128,7 @@ class BatchSightings:
             tile(self.model, copies)[order],
             self.models,
         )
+        return batch, order.astype(np.intp)
 
 
 @dataclass(frozen=True, eq=False)

@@ -12,6 +12,15 @@ of "right" on the link's log-odds, its gap and the count of likely links at
 each end, fitted on a world the benchmark does not score (another seed's
 simulated truth, as the link model itself is fitted), corrects that;
 :data:`CALIBRATION` holds its weights.
+
+One sighting's appearance is a noisy read of one frame; a track's is many.
+After a first assignment, every link is scored again with the appearance of
+the tracks it would join (:func:`track_features`): the mean appearance of the
+early end's track up to it against the late end's from it on (so a kept link
+is judged by the two halves it joins, not by itself), centred and whitened
+by the span's own sightings (no labels), with how many sightings each half
+holds; then assigned again (:data:`TRACK_CALIBRATION`: one set of weights per
+round, each fitted on the tracks of the round before, on the same other seed).
 """
 
 from __future__ import annotations
@@ -32,6 +41,14 @@ RIVAL_FROM: Final = 0.1
 #: Weights of :func:`features`' columns, fitted by ``python benchmarks/bench_associate.py
 #: --seed 7 --fit-calibration`` (day, county: 220 cameras, 4,000 vehicles, one hour).
 CALIBRATION: Final = (1.3901, 1.0894, -0.4424, -0.8777, -1.2385, 2.2854)
+#: Weights of :func:`track_features`' columns, one tuple per round of restitching, fitted
+#: by the same command (each on the tracks of the round before).
+TRACK_CALIBRATION: Final = (
+    (1.328, 0.483, -0.309, -0.948, -1.237, 1.84, 0.22, 2.113, 1.073, -0.942),
+    (1.322, 0.461, -0.295, -0.914, -1.185, 1.876, -0.554, 2.63, 2.305, -2.087),
+)
+#: Links whose track appearance is taken at once (bounds the memory of a million).
+BLOCK: Final = 65_536
 
 
 def features(
@@ -76,13 +93,86 @@ def fit(
 ) -> tuple[float, ...]:
     """Maximum-likelihood weights of :func:`recalibrated` from labelled links (a benchmark's
     simulated truth: never the world being scored)."""
-    x = features(probability, early, late, gap_s, n)
+    return fit_columns(features(probability, early, late, gap_s, n), right)
+
+
+def whitened(appearance: NDArray[np.floating]) -> NDArray[np.float32]:
+    """Appearance centred and whitened by these sightings' own mean and covariance, then of
+    unit length: what all vehicles share (the camera's colour cast, the mean car) no longer
+    counts as a match."""
+    x = np.asarray(appearance, dtype=np.float64)
+    if x.shape[0] < 2:
+        return np.asarray(x, dtype=np.float32)
+    centred = x - x.mean(axis=0)
+    values, vectors = np.linalg.eigh(np.cov(centred.T) + 1e-4 * np.eye(x.shape[1]))
+    white = centred @ (vectors * values**-0.5) @ vectors.T
+    white /= np.maximum(np.linalg.norm(white, axis=1, keepdims=True), 1e-9)
+    return np.asarray(white, dtype=np.float32)
+
+
+def track_features(
+    probability: FloatArray,
+    early: IntArray,
+    late: IntArray,
+    gap_s: FloatArray,
+    white: NDArray[np.float32],
+    t_in: FloatArray,
+    track: IntArray,
+) -> FloatArray:
+    """:func:`features`, then: the two ends' whitened appearance product, the product of
+    the early end's track up to it and the late end's from it on (``c``), ``c × m`` and
+    ``m`` (``m``: log of the fewer sightings of the two halves)."""
+    n = int(t_in.shape[0])
+    base = features(probability, early, late, gap_s, n)
+    order = np.lexsort((t_in, track))
+    position = np.empty(n, dtype=np.intp)
+    position[order] = np.arange(n)
+    sums = np.zeros((n + 1, white.shape[1]))
+    np.cumsum(white[order], axis=0, out=sums[1:])
+    _, start, size = np.unique(track[order], return_index=True, return_counts=True)
+    first = start[track]  # tracks are numbered 0..k-1: their first and past-last positions
+    end = (start + size)[track]
+    single = np.empty(early.size)
+    joined = np.empty(early.size)
+    for a in range(0, early.size, BLOCK):
+        e, lt = early[a : a + BLOCK], late[a : a + BLOCK]
+        before = sums[position[e] + 1] - sums[first[e]]
+        after = sums[end[lt]] - sums[position[lt]]
+        norms = np.linalg.norm(before, axis=1) * np.linalg.norm(after, axis=1)
+        joined[a : a + BLOCK] = np.einsum("ij,ij->i", before, after) / np.maximum(norms, 1e-12)
+        single[a : a + BLOCK] = np.einsum("ij,ij->i", white[e], white[lt])
+    fewer = np.log(np.minimum(position[early] + 1 - first[early], end[late] - position[late]))
+    return np.column_stack([base, single, joined, joined * fewer, fewer])
+
+
+def restitched(
+    probability: FloatArray,
+    early: IntArray,
+    late: IntArray,
+    gap_s: FloatArray,
+    white: NDArray[np.float32],
+    t_in: FloatArray,
+    track: IntArray,
+    weights: tuple[float, ...],
+) -> FloatArray:
+    """Each link's probability of being right given the tracks of a first assignment
+    (:func:`track_features`; 0 stays 0)."""
+    if probability.size == 0:
+        return probability.copy()
+    x = track_features(probability, early, late, gap_s, white, t_in, track)
+    out = 1.0 / (1.0 + np.exp(-(x @ np.asarray(weights, dtype=np.float64))))
+    return np.asarray(np.where(probability > 0.0, out, 0.0), dtype=np.float64)
+
+
+def fit_columns(x: FloatArray, right: NDArray[np.bool_], *, l2: float = 0.0) -> tuple[float, ...]:
+    """Maximum-likelihood logistic weights of feature columns ``x`` (first: the log-odds)."""
     y = right.astype(np.float64)
 
     def loss(w: FloatArray) -> tuple[float, FloatArray]:
         t = x @ w
         p = 1.0 / (1.0 + np.exp(-t))
-        return float(np.sum(np.logaddexp(0.0, t) - y * t)), x.T @ (p - y)
+        value = float(np.sum(np.logaddexp(0.0, t) - y * t)) + l2 * float(w @ w)
+        return value, x.T @ (p - y) + 2.0 * l2 * w
 
     start = np.zeros(x.shape[1])
     start[0] = 1.0

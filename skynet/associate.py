@@ -10,7 +10,9 @@ which the linker skips on purpose, are paired here (:func:`overlap_links`).
 The day model's probabilities are then recalibrated for city density by
 the pair's time gap and the likely rivals at its two ends
 (:mod:`skynet._association_calibration`: a link ten minutes long is far less
-often right than its score says). Then one global assignment picks at most
+often right than its score says), and, after a first assignment, by the
+appearance of the tracks each link would join (a track's mean appearance is
+far surer than one frame's). Then one global assignment picks at most
 one successor and one predecessor per sighting, maximising the summed
 log-odds of the links it keeps (scipy's sparse min-cost bipartite
 matching): two sightings that both claim one later sighting are settled by
@@ -41,7 +43,7 @@ from numpy.typing import NDArray
 from scipy.sparse.csgraph import connected_components, min_weight_full_bipartite_matching
 
 from skynet._association_batch import BatchSightings, context, score_all
-from skynet._association_calibration import recalibrated
+from skynet._association_calibration import TRACK_CALIBRATION, recalibrated, restitched, whitened
 from skynet.audit import AuditLog, Purpose
 from skynet.cases import CaseStore
 from skynet.errors import BadInputError
@@ -236,20 +238,29 @@ def associate_links(
     *,
     threshold: float = LINK_THRESHOLD,
     recalibrate: bool | NDArray[np.bool_] = True,
+    restitch: bool = True,
 ) -> Association:
     """Tracks from scored links (:func:`candidate_links`): the global assignment, its chains.
 
     Apart from scoring so that each part can be timed, and the assignment rerun on
     kept links (a million sightings' links are assigned in seconds). ``recalibrate``
     (all rows, none, or per early row: those the day model scored, for which it was
-    fitted): the links' probabilities recalibrated by gap and rivals first
+    fitted): the links' probabilities recalibrated by gap and rivals first, then
+    (``restitch``) by the appearance of the tracks they join
     (:mod:`skynet._association_calibration`); the association keeps the links as scored.
     """
     _check_threshold(threshold)
     ordered = list(ordered)
     t_in = np.array([s.t_in for s in ordered], dtype=np.float64)
     t_out = np.array([s.t_out for s in ordered], dtype=np.float64)
-    track, into = assign_tracks(t_in, t_out, links, threshold=threshold, recalibrate=recalibrate)
+    appearance = (
+        np.stack([s.appearance for s in ordered]).astype(np.float32)
+        if ordered and restitch
+        else None
+    )
+    track, into = assign_tracks(
+        t_in, t_out, links, threshold=threshold, recalibrate=recalibrate, appearance=appearance
+    )
     return Association(ordered, track, into, len(links), links)
 
 
@@ -260,18 +271,30 @@ def assign_tracks(
     *,
     threshold: float = LINK_THRESHOLD,
     recalibrate: bool | NDArray[np.bool_] = True,
+    appearance: NDArray[np.floating] | None = None,
 ) -> tuple[IntArray, FloatArray]:
-    """:func:`associate_links` on the rows' times alone: each row's track, and the
-    probability of the link that reached it (NaN: a track's first)."""
+    """:func:`associate_links` on the rows' columns alone: each row's track, and the
+    probability of the link that reached it (NaN: a track's first). With ``appearance``
+    (the rows' vectors) the recalibrated links are then restitched by the appearance of
+    the tracks they join, round by round (:data:`TRACK_CALIBRATION`)."""
     _check_threshold(threshold)
     n = int(t_in.shape[0])
     chosen = links
     rows = np.broadcast_to(np.asarray(recalibrate, dtype=bool), (n,))
+    mine = rows[links.early]
     if len(links) and rows.any():
         gap = t_in[links.late] - t_out[links.early]
         p = recalibrated(links.probability, links.early, links.late, gap, n)
-        p = np.where(rows[links.early], p, links.probability)
-        chosen = CandidateLinks(links.early, links.late, p)
+        chosen = CandidateLinks(links.early, links.late, np.where(mine, p, links.probability))
+        if appearance is not None:
+            white = whitened(appearance)
+            for weights in TRACK_CALIBRATION:
+                track = track_labels(assign(n, chosen, threshold=threshold))
+                p = restitched(
+                    links.probability, links.early, links.late, gap, white, t_in, track, weights
+                )
+                p = np.where(mine, p, links.probability)
+                chosen = CandidateLinks(links.early, links.late, p)
     successor = assign(n, chosen, threshold=threshold)
     into = np.full(n, np.nan)
     linked = np.flatnonzero(successor >= 0)
