@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -107,3 +108,21 @@ def test_each_camera_bounded_by_its_own_window(tmp_path: Path, by: TimeSide) -> 
             assert np.array_equal(where, mine[keep])
         ids = found.ids.tolist()
         assert [s.id for s in cache.sightings(ids)] == ids
+
+
+def test_blocks_grow_in_place_and_keep_longer_ids_whole() -> None:
+    """A block's rows grow with room to spare; an id longer than those before it widens
+    the block's type instead of being cut short, and every row stays as fetched."""
+    base = sightings(30, cameras=3)
+    longer = [dataclasses.replace(s, id=s.id + "-and-then-some") for s in sightings(5, 3, 9)]
+    cache = WindowCache(SightingPool(base + longer))
+    cameras = ["C0", "C1", "C2"]
+    for camera in cameras:  # one fetch per camera: three adds to each block
+        cache.window([camera], T0, T0 + 4 * BLOCK_S, by="t_in")
+    pool = SightingPool(base + longer)
+    assert same(
+        cache.window(cameras, T0, T0 + 4 * BLOCK_S, by="t_in"),
+        pool.window(cameras, T0, T0 + 4 * BLOCK_S, by="t_in"),
+    )
+    ids = cache.window(cameras, T0, T0 + 4 * BLOCK_S, by="t_in").ids.tolist()
+    assert {s.id for s in longer} <= set(ids)
