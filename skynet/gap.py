@@ -328,7 +328,7 @@ def _path_cameras(
     alias[nodes] = np.searchsorted(heads, anchor[nodes])
     alias[anchor < 0] = -1
     indptr = np.concatenate([[0], np.cumsum(stop[heads] - start[heads])]).astype(np.intp)
-    flat = np.concatenate(chunks)[ranges(start[heads], stop[heads])]
+    flat = np.concatenate([*chunks, np.zeros(0, dtype=np.intp)])[ranges(start[heads], stop[heads])]
     return _Sets(indptr, flat, columns, alias)
 
 

@@ -83,3 +83,12 @@ def test_path_cameras_match_the_dense_walk_over_a_road_grid() -> None:
                 at = up
             _, got = sets.gather(np.array([node], dtype=np.intp))
             assert sorted(got.tolist()) == np.flatnonzero(want).tolist()
+
+
+def test_path_cameras_of_a_tree_that_drives_no_watched_road_are_empty() -> None:
+    matrix = csr_matrix((np.array([5.0, 5.0]), np.array([1, 2]), np.array([0, 1, 2, 2])))
+    graph = RoadGraph(matrix, np.arange(2), np.arange(2))
+    watch = _Sets.of(np.zeros(0, np.intp), np.zeros(0, np.intp), 2, 3)
+    reach, before = bounded_tree(matrix, np.array([0]), np.array([0.0]), 100.0)
+    owner, got = _path_cameras(reach, before, graph, watch, forward=True).gather(np.arange(3))
+    assert owner.size == 0 and got.size == 0
