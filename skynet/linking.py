@@ -245,9 +245,18 @@ class SightingArrays:
         )
 
     def take(self, rows: NDArray[np.intp]) -> SightingArrays:
-        """The selected rows (repeats allowed, e.g. one sighting against many)."""
+        """The selected rows (repeats allowed, e.g. one sighting against many); the fields
+        named one by one (a timeline takes rows tens of thousands of times)."""
         return SightingArrays(
-            **{name: getattr(self, name)[rows] for name in self.__dataclass_fields__}
+            self.ids[rows],
+            self.camera_ids[rows],
+            self.t_in[rows],
+            self.t_out[rows],
+            self.classes[rows],
+            self.appearance[rows],
+            self.heading_deg[rows],
+            self.entry_xy[rows],
+            self.exit_xy[rows],
         )
 
 
