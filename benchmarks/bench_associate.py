@@ -20,9 +20,9 @@ the assignment are timed apart; ``--assign-tiles N`` times the assignment
 alone on the last run's links repeated N times (101: a million sightings).
 ``--causes`` says where IDF1 is lost (links joining two vehicles against
 true links missed); ``--seed`` builds another county, and
-``--fit-calibration`` prints the recalibration weights fitted on its truth
-(for :data:`skynet._association_calibration.CALIBRATION`: fit on one seed,
-score others). Claim (issue 6): IDF1 >= 0.90.
+``--fit-calibration`` prints the recalibration and restitching weights
+fitted on its truth (for :data:`skynet._association_calibration.CALIBRATION`
+and ``TRACK_CALIBRATION``: fit on one seed, score others). Claim (issue 6): IDF1 >= 0.90.
 
 Example: python benchmarks/bench_associate.py --light day --workers 2
 """
@@ -99,6 +99,11 @@ def main() -> None:
         "--no-calibration", action="store_true", help="assign on the links as scored"
     )
     parser.add_argument(
+        "--no-restitch",
+        action="store_true",
+        help="no second pass by the appearance of the tracks (the recalibration alone)",
+    )
+    parser.add_argument(
         "--keep-links",
         action="store_true",
         help="keep each run's scored links under --out and reuse them (no scoring time then)",
@@ -171,10 +176,13 @@ def main() -> None:
         if part is not None:
             t_in = np.array([s.t_in for s in part])
             t_out = np.array([s.t_out for s in part])
+            vectors = np.stack([s.appearance for s in part]).astype(np.float32)
         else:
             assert batch is not None
             t_in, t_out = batch.arrays.t_in, batch.arrays.t_out
-        track, into = assign_tracks(t_in, t_out, links, recalibrate=day)
+            vectors = batch.arrays.appearance
+        restitch = None if args.no_restitch else vectors
+        track, into = assign_tracks(t_in, t_out, links, recalibrate=day, appearance=restitch)
         assigned = time.perf_counter()
         row = _report(track, t_in, truth, len(links), assigned - start)
         row.update(
@@ -192,6 +200,7 @@ def main() -> None:
     _print(rows)
     if args.fit_calibration and result is not None and result.links is not None:
         print("CALIBRATION =", _fit_calibration(result, truth_of))
+        print("TRACK_CALIBRATION =", _fit_track_calibration(result, truth_of))
     if result is not None and result.links is not None:
         for tiles in args.assign_tiles:
             rows.append(_time_assignment(result.links, len(result.sightings), tiles))
@@ -262,6 +271,36 @@ def _fit_calibration(result: Association, truth_of: dict[str, int]) -> tuple[flo
     gap = t_in[links.late] - t_out[links.early]
     right = following[links.early] == links.late
     return calibration.fit(links.probability, links.early, links.late, gap, truth.size, right)
+
+
+def _fit_track_calibration(
+    result: Association, truth_of: dict[str, int]
+) -> tuple[tuple[float, ...], ...]:
+    """Restitching weights from this world's truth, round by round: each round's fitted on
+    the tracks that the module's recalibration and the rounds before it give."""
+    assert result.links is not None
+    links = result.links
+    n = len(result.sightings)
+    truth = np.array([truth_of[s.id] for s in result.sightings])
+    following, _, _ = _truth_links(truth)
+    t_in = np.array([s.t_in for s in result.sightings])
+    t_out = np.array([s.t_out for s in result.sightings])
+    white = calibration.whitened(np.stack([s.appearance for s in result.sightings]))
+    gap = t_in[links.late] - t_out[links.early]
+    right = following[links.early] == links.late
+    p = calibration.recalibrated(links.probability, links.early, links.late, gap, n)
+    rounds: list[tuple[float, ...]] = []
+    for _ in calibration.TRACK_CALIBRATION:
+        track = track_labels(assign(n, CandidateLinks(links.early, links.late, p)))
+        x = calibration.track_features(
+            links.probability, links.early, links.late, gap, white, t_in, track
+        )
+        weights = calibration.fit_columns(x, right, l2=1e-3)
+        rounds.append(weights)
+        p = calibration.restitched(
+            links.probability, links.early, links.late, gap, white, t_in, track, weights
+        )
+    return tuple(rounds)
 
 
 def _digest(sightings: list[Sighting]) -> str:

@@ -44,8 +44,8 @@ CALIBRATION: Final = (1.3901, 1.0894, -0.4424, -0.8777, -1.2385, 2.2854)
 #: Weights of :func:`track_features`' columns, one tuple per round of restitching, fitted
 #: by the same command (each on the tracks of the round before).
 TRACK_CALIBRATION: Final = (
-    (1.328, 0.483, -0.309, -0.948, -1.237, 1.84, 0.22, 2.113, 1.073, -0.942),
-    (1.322, 0.461, -0.295, -0.914, -1.185, 1.876, -0.554, 2.63, 2.305, -2.087),
+    (1.3276, 0.4836, -0.3093, -0.9478, -1.2374, 1.8405, 0.2192, 2.114, 1.0726, -0.9419),
+    (1.3221, 0.461, -0.2947, -0.9159, -1.1858, 1.8771, -0.5569, 2.6359, 2.3063, -2.0901),
 )
 #: Links whose track appearance is taken at once (bounds the memory of a million).
 BLOCK: Final = 65_536
