@@ -45,7 +45,10 @@ Three situations need care:
   dark. Brightening is held to a higher threshold (``brighten_threshold``)
   than darkening, so that faint light on the road stays background; a
   wider closing (``night_close_px``) joins lamps to the dark body between
-  them; and blobs are cut to their lamps (:meth:`MotionDetector._trim_to_lamps`):
+  them; a blob that holds the lamps of several vehicles is cut into one part
+  per vehicle (:mod:`trackers._lamps`: lamps, glare and beams join vehicles
+  into one blob, and the lamps are what is sure); and blobs are cut to their
+  lamps (:meth:`MotionDetector._trim_to_lamps`):
   the beam lies below the headlights of a vehicle coming towards the
   camera and above the tail lights of one going away. Measured and
   dropped for doing worse: higher brightening thresholds at night, removing
@@ -82,13 +85,20 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
 from skynet.errors import BadInputError
+from trackers._lamps import (
+    BlobWindow,
+    LampCores,
+    LampGrouping,
+    extents,
+    find_cores,
+    split_by_lamps,
+)
 from trackers._split import SplitLimits, split_joined
 from trackers.boxes import Detections
 
@@ -159,6 +169,14 @@ class MotionConfig:
     being lamp fragments); then blobs of two touching vehicles cut in two by
     day (``split``, :mod:`trackers._split`: 0.818, 0.786; at night too: night
     0.577, 0.304).
+
+    Then, with the tracker joining the pieces of one tracked object
+    (``join_fragments`` in :data:`trackers.track.MOTION_TRACKER`): a night blob
+    holding the lamps of several vehicles cut into one part per vehicle
+    (``night_split_lamps``, :mod:`trackers._lamps`; lamp cores of a pair at
+    most ``night_lamp_gap`` core heights apart). Night 0.587 → 0.606 with the
+    cut alone (held out 0.336 → 0.396), 0.623 with the join too (0.426); by
+    day, where neither acts on the detector, 0.818 and 0.786 → 0.791.
     """
 
     work_width: int = 320
@@ -201,6 +219,8 @@ class MotionConfig:
     night_body_share: float = 0.5
     night_lamps: bool = True
     night_lamp_rise: float = 70.0
+    night_split_lamps: bool = True
+    night_lamp_gap: float = 5.0
     night_below: float = 0.0
     night_side: float = 0.0
     night_above: float = 6.0
@@ -337,7 +357,8 @@ class MotionDetector:
         difference = grey - background
         chroma = None
         if difference.ndim == 3:  # cv2: numpy reductions over the channel axis are slow
-            planes = cv2.split(np.asarray(cv2.transform(difference, _GREY_OPPONENT)))
+            # one single-row transform per plane: less than half the cost of one and a split
+            planes = [np.asarray(cv2.transform(difference, row)) for row in _OPPONENT_ROWS]
             difference = np.asarray(planes[0], dtype=np.float32)
             chroma = np.abs(planes[1]) + np.abs(planes[2])
         darken = self.config.night_darken_threshold if self.night else self.config.darken_threshold
@@ -370,15 +391,20 @@ class MotionDetector:
         if self.config.split and not self.night and stats.shape[0]:
             stats = self._split(stats, np.asarray(found[1], dtype=np.int32))
         if self.night and stats.shape[0] and chroma is not None:
-            # the night trims read pixels of the blobs only: all lie in this window
-            window = _blob_window(stats)
-            labels = np.asarray(found[1], dtype=np.int32)[window]
-            difference, chroma = difference[window], chroma[window]
-            offset = (window[0].start or 0, window[1].start or 0)
+            # the night steps read pixels of the blobs only: all lie in this window
+            window = BlobWindow.around(stats)
+            labels = np.asarray(window.crop(np.asarray(found[1], dtype=np.int32)))
+            difference, chroma = window.crop(difference), window.crop(chroma)
+            cores = find_cores(labels, difference, chroma, self.config.night_lamp_rise)
+            if self.config.night_split_lamps:
+                grouping = LampGrouping(
+                    rise=self.config.night_lamp_rise, max_gap=self.config.night_lamp_gap
+                )
+                stats, labels, cores = split_by_lamps(stats, labels, cores, window, grouping)
             if self.config.night_body:
-                stats = self._trim_to_body(stats, labels, difference, chroma, offset)
+                stats = self._trim_to_body(stats, labels, difference, chroma, window)
             if self.config.night_lamps:
-                stats = self._trim_to_lamps(stats, labels, difference, chroma, offset)
+                stats = self._trim_to_lamps(stats, cores, window)
         return self._boxes(stats)
 
     # ------------------------------------------------------------ background
@@ -490,7 +516,7 @@ class MotionDetector:
         labels: NDArray[np.int32],
         difference: NDArray[np.float32],
         chroma: NDArray[np.float32],
-        offset: tuple[int, int] = (0, 0),
+        window: BlobWindow,
     ) -> NDArray[np.float64]:
         """Night: each blob's box drawn around its body, not around the light it casts.
 
@@ -509,11 +535,11 @@ class MotionDetector:
         if rows.size == 0:
             return stats
         owner = labels[rows, cols]
-        rows, cols = rows + offset[0], cols + offset[1]
+        rows, cols = rows + window.top, cols + window.left
         count = stats.shape[0] + 1
-        top, bottom, left, right = _extents(owner, rows, cols, count)
+        top, bottom, left, right = extents(owner, rows, cols, count)
         pixels = np.bincount(owner, minlength=count)[1:]
-        enough = pixels >= config.night_body_share * stats[:, cv2.CC_STAT_AREA]
+        enough = (pixels > 0) & (pixels >= config.night_body_share * stats[:, cv2.CC_STAT_AREA])
         out = stats.copy()
         out[:, 0] = np.where(enough, left, stats[:, 0])
         out[:, 1] = np.where(enough, top, stats[:, 1])
@@ -522,12 +548,7 @@ class MotionDetector:
         return out
 
     def _trim_to_lamps(
-        self,
-        stats: NDArray[np.float64],
-        labels: NDArray[np.int32],
-        difference: NDArray[np.float32],
-        chroma: NDArray[np.float32],
-        offset: tuple[int, int] = (0, 0),
+        self, stats: NDArray[np.float64], cores: LampCores, window: BlobWindow
     ) -> NDArray[np.float64]:
         """Cut the headlight beam out of blobs that hold lamps.
 
@@ -541,18 +562,13 @@ class MotionDetector:
         ``night_side`` core heights beside them.
         """
         config = self.config
-        core = difference > config.night_lamp_rise
-        rows, cols = np.nonzero(core)
-        owner = labels[rows, cols]
-        if owner.size == 0:
+        if cores.owner.size == 0:
             return stats
-        white = chroma[rows, cols] < 0.25 * difference[rows, cols]
-        rows, cols = rows + offset[0], cols + offset[1]
         count = stats.shape[0] + 1
         out = stats.copy()
         x, y, w, h = (out[:, k] for k in range(4))
-        heads = _extents(owner[white], rows[white], cols[white], count)
-        tails = _extents(owner[~white], rows[~white], cols[~white], count)
+        heads = cores.extents(window, count, white=True)
+        tails = cores.extents(window, count, white=False)
         has_head = np.isfinite(heads[0])
         size = np.where(has_head, heads[1] - heads[0], 0.0)
         bottom = np.where(has_head, np.minimum(y + h, heads[1] + config.night_below * size), y + h)
@@ -600,8 +616,7 @@ class MotionDetector:
         """Frames each pixel has been foreground in a row."""
         if self._streak.shape != mask.shape:
             self._streak = np.zeros(mask.shape, dtype=np.uint16)
-        np.minimum(self._streak, np.iinfo(np.uint16).max - 1, out=self._streak)
-        self._streak += 1
+        cv2.add(self._streak, _ONE, dst=self._streak)  # saturating: the longest streak stays
         self._streak *= mask
 
     def _keep_snapshot(self, grey: NDArray[np.float32]) -> None:
@@ -730,8 +745,7 @@ class MotionDetector:
         """
         if cv2.countNonZero(mask) > self.config.global_change_share * mask.size:
             return True
-        shift = float(np.median(difference[::4, ::4]))
-        return abs(shift) > self.config.brightness_jump
+        return abs(_median(difference[::4, ::4])) > self.config.brightness_jump
 
     # ----------------------------------------------------------------- boxes
     def _clean(self, mask: ImageU8) -> ImageU8:
@@ -773,6 +787,8 @@ _MEAN = np.full((1, 3), 1.0 / 3.0, dtype=np.float32)
 _GREY_OPPONENT = np.array(
     [[1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0], [0.0, -1.0, 1.0], [1.0, -0.5, -0.5]], dtype=np.float32
 )
+_ONE = np.ones((1, 1), dtype=np.float64)  # cv2.add's scalar operand
+_OPPONENT_ROWS = tuple(np.ascontiguousarray(_GREY_OPPONENT[i : i + 1]) for i in range(3))
 #: Snapshots the stillness test compares a blob with (spanning ``still_frames``).
 _SNAPSHOTS = 3
 
@@ -787,34 +803,14 @@ def _grey_level(image: NDArray[np.float32]) -> NDArray[np.float32]:
 _CROSS = np.asarray(cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3)), dtype=np.uint8)
 
 
-def _blob_window(stats: NDArray[np.float64]) -> tuple[slice, slice]:
-    """The (rows, columns) window holding every blob of ``stats`` (x, y, w, h, …)."""
-    x0, y0 = int(stats[:, 0].min()), int(stats[:, 1].min())
-    x1, y1 = int((stats[:, 0] + stats[:, 2]).max()), int((stats[:, 1] + stats[:, 3]).max())
-    return slice(y0, y1), slice(x0, x1)
-
-
-def _extents(
-    owner: NDArray[np.integer[Any]], rows: NDArray[np.intp], cols: NDArray[np.intp], count: int
-) -> tuple[NDArray[np.float64], ...]:
-    """Per-label (top, bottom, left, right) of some pixels, skipping label 0; inf where none.
-
-    Pixels are grouped by label with one sort and reduced per group
-    (``ufunc.at`` over every pixel cost a tenth of the night detector).
-    """
-    top, left = np.full(count, np.inf), np.full(count, np.inf)
-    bottom, right = np.full(count, -np.inf), np.full(count, -np.inf)
-    if owner.size:
-        order = np.argsort(owner, kind="stable")
-        owned = owner[order]
-        starts = np.flatnonzero(np.concatenate([[True], owned[1:] != owned[:-1]]))
-        label = owned[starts]
-        by_row, by_col = rows[order], cols[order]
-        top[label] = np.minimum.reduceat(by_row, starts)
-        bottom[label] = np.maximum.reduceat(by_row, starts) + 1
-        left[label] = np.minimum.reduceat(by_col, starts)
-        right[label] = np.maximum.reduceat(by_col, starts) + 1
-    return top[1:], bottom[1:], left[1:], right[1:]
+def _median(values: NDArray[np.float32]) -> float:
+    """``np.median`` of a small array, the same value without its checks (a third faster)."""
+    flat = values.ravel()
+    middle = flat.size // 2
+    if flat.size % 2:
+        return float(np.partition(flat, middle)[middle])
+    part = np.partition(flat, [middle - 1, middle])
+    return float((part[middle - 1] + part[middle]) / part.dtype.type(2))
 
 
 def _gradient(image: NDArray[np.float32]) -> NDArray[np.float32]:

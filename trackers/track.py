@@ -83,6 +83,13 @@ class TrackerConfig:
       ``benchmarks/eval_tracking.py`` (3 seeds × 4 cameras) day MOTA 0.805 →
       0.808, IDF1 0.881 → 0.883, night MOTA 0.556 → 0.566. A detector that
       boxes each object does not merge them: TUD-Campus MOTA 0.649 → 0.635.
+    * ``join_fragments`` (off; on in :data:`MOTION_TRACKER`): two or more
+      detections each inside one fresh track's predicted box alone
+      (``fragment_cover``) become their union when it fits that box better
+      (see :meth:`MultiObjectTracker._joined`): a motion detector sees a dark
+      body at night as its lit pieces. Night MOTA on the synthetic footage
+      0.606 → 0.623 (held out 0.396 → 0.426), day 0.818 unchanged (held
+      out 0.786 → 0.791).
     * ``noise``: Kalman noise as fractions of the box size (DeepSORT's
       weights); doubling the velocity or position noise costs TUD 0.02–0.03.
     """
@@ -97,11 +104,13 @@ class TrackerConfig:
     report_coasting: int = 1
     split_merged: bool = False
     merge_cover: float = 0.7
+    join_fragments: bool = False
+    fragment_cover: float = 0.8
     noise: KalmanNoise = field(default_factory=KalmanNoise)
 
     def __post_init__(self) -> None:
         names = ("high_score", "low_score", "birth_score", "match_iou", "low_match_iou")
-        for name in (*names, "merge_cover"):
+        for name in (*names, "merge_cover", "fragment_cover"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 msg = f"must lie in [0, 1], got {value}"
@@ -120,8 +129,9 @@ class TrackerConfig:
             raise BadInputError(msg, source="TrackerConfig", field="report_coasting")
 
 
-#: The tracker for a motion detector's blobs (which merge when objects close up).
-MOTION_TRACKER = TrackerConfig(split_merged=True)
+#: The tracker for a motion detector's blobs (which merge when objects close up, and
+#: break into pieces where a body is dark).
+MOTION_TRACKER = TrackerConfig(split_merged=True, join_fragments=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +222,8 @@ class MultiObjectTracker:
         members, measured = _NO_ROWS, _NO_BOXES
         if ints.shape[0] and len(detections):
             predicted = cxcywh_to_xyxy(floats[:, kalman.POSITION])
+            if config.join_fragments and len(detections) > 1:
+                detections = self._joined(predicted, ints, detections)
             if config.split_merged and ints.shape[0] > 1:
                 members, shared, measured = self._merged(predicted, ints, detections)
             else:
@@ -347,6 +359,60 @@ class MultiObjectTracker:
         if rows.size == 0:
             return none
         return rows, blob, _share_of_blob(own, detections.boxes, blob)
+
+    def _joined(self, predicted: FloatArray, ints: IntArray, detections: Detections) -> Detections:
+        """Pieces of one tracked object, each inside its predicted box alone, joined into one box.
+
+        A dark body at night shows as its lit parts (lamps, a pale roof),
+        a low-contrast one as ragged pieces: two or more detections that
+        each lie mostly (``fragment_cover``) inside the predicted box of one
+        confirmed track matched in the previous frame, and inside no other
+        track's, become their union when it fits that box better (IoU) than
+        any piece alone. A track over two real objects (born merged) is no
+        reason to keep them joined once they part: the union must fit the
+        track's box better than its largest piece, and pieces that part
+        drift outside it.
+        """
+        fresh = (ints[:, _ID] > 0) & (ints[:, _MISSES] == 0)
+        if not fresh.any():
+            return detections
+        boxes = detections.boxes
+        inside = _inside_share(boxes, predicted)  # (detections, tracks)
+        held = inside >= self.config.fragment_cover
+        alone = held.sum(axis=1) == 1
+        held &= alone[:, None] & fresh[None, :]
+        if detections.classes is not None:
+            held &= detections.classes[:, None] == ints[None, :, _CLASS]
+        pieces = held.sum(axis=0)
+        tracks = np.nonzero(pieces >= 2)[0]
+        if tracks.size == 0:
+            return detections
+        piece, track = np.nonzero(held[:, tracks])
+        low = np.full((tracks.size, 2), np.inf)
+        high = np.full((tracks.size, 2), -np.inf)
+        np.minimum.at(low, track, boxes[piece, :2])
+        np.maximum.at(high, track, boxes[piece, 2:])
+        union = np.concatenate((low, high), axis=1)
+        target = predicted[tracks]
+        fit_union = np.diag(iou_matrix(union, target))
+        fit_piece = iou_matrix(boxes[piece], target)[np.arange(piece.size), track]
+        best_piece = np.full(tracks.size, 0.0)
+        np.maximum.at(best_piece, track, fit_piece)
+        better = fit_union > best_piece
+        if not better.any():
+            return detections
+        joined = better[track]
+        dropped = np.zeros(len(detections), dtype=bool)
+        dropped[piece[joined]] = True
+        score = np.zeros(tracks.size)
+        np.maximum.at(score, track, detections.scores[piece])
+        keep = ~dropped
+        new_boxes = np.concatenate((boxes[keep], union[better]))
+        new_scores = np.concatenate((detections.scores[keep], score[better]))
+        classes = None
+        if detections.classes is not None:
+            classes = np.concatenate((detections.classes[keep], ints[tracks[better], _CLASS]))
+        return Detections(new_boxes, new_scores, classes)
 
     @staticmethod
     def _similarity(

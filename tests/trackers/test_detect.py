@@ -361,13 +361,13 @@ def test_pixel_median_is_numpys_median(count: int) -> None:
 
 def test_extents_are_each_labels_bounds() -> None:
     """Per-label pixel bounds equal a plain per-pixel min/max, labels without pixels inf."""
-    from trackers.motion import _extents
+    from trackers._lamps import extents
 
     rng = np.random.default_rng(4)
     owner = rng.integers(0, 9, 5_000)
     owner[owner == 5] = 6  # label 5 has no pixel
     rows, cols = rng.integers(0, 360, 5_000), rng.integers(0, 640, 5_000)
-    top, bottom, left, right = _extents(owner, rows, cols, 10)
+    top, bottom, left, right = extents(owner, rows, cols, 10)
     for label in range(1, 10):
         mine = owner == label
         if not mine.any():
@@ -375,5 +375,5 @@ def test_extents_are_each_labels_bounds() -> None:
             continue
         assert top[label - 1] == rows[mine].min() and bottom[label - 1] == rows[mine].max() + 1
         assert left[label - 1] == cols[mine].min() and right[label - 1] == cols[mine].max() + 1
-    empty = _extents(owner[:0], rows[:0], cols[:0], 3)
+    empty = extents(owner[:0], rows[:0], cols[:0], 3)
     assert all(np.isinf(side).all() for side in empty)

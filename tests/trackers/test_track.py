@@ -249,3 +249,38 @@ def test_config_rejects_impossible_values(change: dict[str, float], field: str) 
     with pytest.raises(BadInputError) as caught:
         TrackerConfig(**change)  # type: ignore[arg-type]
     assert caught.value.field == field
+
+
+def test_pieces_of_a_tracked_object_are_joined_into_one_box() -> None:
+    """A dark body at night shows as its lit parts: two boxes inside one track's box."""
+    tracker = MultiObjectTracker(TrackerConfig(join_fragments=True, report_coasting=0))
+    tracker.step(frame_of())
+    whole = box_at((300.0, 200.0), np.array([60.0, 80.0]))
+    for _ in range(5):
+        tracker.step(frame_of(whole))
+    lamps = whole.copy()
+    lamps[1] = 215.0  # the lit lower part
+    roof = whole.copy()
+    roof[3] = 180.0  # the pale roof
+    outs = [tracker.step(frame_of(lamps, roof)) for _ in range(5)]
+    assert [out.ids.tolist() for out in outs] == [[1]] * 5  # no second track from a piece
+    assert iou_matrix(outs[-1].boxes, whole[None, :])[0, 0] > 0.9
+
+    plain = MultiObjectTracker(TrackerConfig(report_coasting=0))
+    plain.step(frame_of())
+    for _ in range(5):
+        plain.step(frame_of(whole))
+    out = [plain.step(frame_of(lamps, roof)) for _ in range(5)][-1]
+    assert iou_matrix(out.boxes, whole[None, :]).max() < 0.7  # held by one piece
+
+
+def test_two_objects_parting_are_not_joined() -> None:
+    """A track born over two touching objects lets them go once they drift out of its box."""
+    tracker = MultiObjectTracker(TrackerConfig(join_fragments=True, report_coasting=0))
+    tracker.step(frame_of())
+    for frame in range(30):
+        gap = 2.0 * frame
+        a = box_at((300.0 - 20.0 - gap, 200.0))
+        b = box_at((300.0 + 20.0 + gap, 200.0))
+        out = tracker.step(frame_of(a, b) if frame else frame_of(_union(a, b)))
+    assert len(out) == 2
