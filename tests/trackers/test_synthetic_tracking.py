@@ -98,8 +98,9 @@ def test_protocol_scores_the_truth_perfectly_and_ignores_dont_care(harness: Modu
 
 
 def test_day_tracking_finds_the_vehicles(results: dict[str, dict[str, float]]) -> None:
-    """Regression floor, below the issue's target (measured: MOTA 0.88 and 0.72, IDF1 0.91 and
-    0.86; 0.89 and 0.66, IDF1 0.85 and 0.82, before narrow boxes were kept by day and touching
+    """Regression floor, below the issue's target (measured: MOTA 0.88 and 0.72, IDF1 0.86 and
+    0.86; IDF1 0.91 on J0002-W before the tracker joined the pieces of one tracked object;
+    0.89 and 0.66, IDF1 0.85 and 0.82, before narrow boxes were kept by day and touching
     vehicles' blobs cut in two; 0.77 and 0.65, IDF1 0.79 and 0.81, before merged blobs were
     shared among their tracks and the smallest box went down to the protocol's don't-care
     height)."""
@@ -112,24 +113,26 @@ def test_day_tracking_finds_the_vehicles(results: dict[str, dict[str, float]]) -
 
 
 def test_night_tracking_follows_the_vehicles(results: dict[str, dict[str, float]]) -> None:
-    """Regression floor (measured: MOTA 0.64 and 0.02, IDF1 0.69 and 0.46; 0.57 and -0.04,
+    """Regression floor (measured: MOTA 0.74 and 0.41, IDF1 0.85 and 0.69, since blobs holding
+    several vehicles' lamps are cut per vehicle and the tracker joins the pieces of one tracked
+    object; MOTA 0.64 and 0.02, IDF1 0.69 and 0.46 before; 0.57 and -0.04,
     IDF1 0.66 and 0.38 before the night boxes were drawn around body pixels; the dense V04-E3
     clip loses dark bodies to the night darkening threshold, which the 12-clip sweep favours:
     with the day's threshold V04-E3 kept IDF1 0.50 at MOTA -0.01, J0002-W fell to 0.47;
     before the detector's night mode, beams and glare in the boxes: MOTA -1.45 to -1.25)."""
     for cid in ("J0002-W", "V04-E3"):
         night = results[f"night {cid}"]
-        assert night["mota"] >= -0.15, cid
-        assert night["idf1"] >= 0.35, cid
-    assert results["night J0002-W"]["mota"] >= 0.45
+        assert night["mota"] >= 0.25, cid
+        assert night["idf1"] >= 0.6, cid
+    assert results["night J0002-W"]["mota"] >= 0.65
 
 
 @pytest.mark.xfail(
     reason="issue 4 targets (day MOTA/IDF1 >= 0.85, night MOTA >= 0.70) not met by the motion "
-    "detector: measured here day MOTA/IDF1 0.88/0.91 (J0002-W) and 0.72/0.86 (V04-E3), night "
-    "MOTA 0.64 and 0.02; on 3 seeds x 4 cameras (benchmarks/eval_tracking.py --vehicles 800) "
-    "day MOTA 0.82 / IDF1 0.89, night MOTA 0.59 / IDF1 0.75 (object-weighted; held-out seeds "
-    "4 5: day 0.79 / 0.84, night 0.34 / 0.63)",
+    "detector: measured here day MOTA/IDF1 0.88/0.86 (J0002-W) and 0.72/0.86 (V04-E3), night "
+    "MOTA 0.74 and 0.41; on 3 seeds x 4 cameras (benchmarks/eval_tracking.py --vehicles 800) "
+    "day MOTA 0.82 / IDF1 0.89, night MOTA 0.62 / IDF1 0.77 (object-weighted; held-out seeds "
+    "4 5: day 0.79 / 0.84, night 0.43 / 0.69)",
     strict=True,
 )
 def test_issue_targets(results: dict[str, dict[str, float]]) -> None:
