@@ -239,11 +239,7 @@ class _Routes:
                     (self.onto, self.heads),
                 )
             ]
-            keys = np.unique(
-                np.concatenate(
-                    [owner.astype(np.int64) * self.cameras + cam for owner, cam in parts]
-                )
-            )
+            keys = _merged([owner.astype(np.int64) * self.cameras + cam for owner, cam in parts])
             yield (
                 block,
                 (keys // self.cameras).astype(np.intp),
@@ -315,10 +311,8 @@ def _path_cameras(
         at = ranges(start[up] - base, start[up] - base + held)
         owner = np.repeat(np.arange(level.shape[0], dtype=np.intp), held)
         own, cam = watch.gather(edge_into[level])
-        merged = np.unique(
-            np.concatenate([owner.astype(np.int64) * columns + previous[at],
-                            own.astype(np.int64) * columns + cam])
-        )  # fmt: skip
+        merged = _merged([owner.astype(np.int64) * columns + previous[at],
+                          own.astype(np.int64) * columns + cam])  # fmt: skip
         counts = np.bincount(merged // columns, minlength=level.shape[0])
         start[level] = built + np.cumsum(counts) - counts
         stop[level] = start[level] + counts
@@ -330,6 +324,14 @@ def _path_cameras(
     indptr = np.concatenate([[0], np.cumsum(stop[heads] - start[heads])]).astype(np.intp)
     flat = np.concatenate([*chunks, np.zeros(0, dtype=np.intp)])[ranges(start[heads], stop[heads])]
     return _Sets(indptr, flat, columns, alias)
+
+
+def _merged(runs: list[NDArray[np.int64]]) -> NDArray[np.int64]:
+    """The distinct keys of runs that are each sorted, ascending: a stable sort merges the
+    runs in linear time (timsort), where a hash or quick sort would not see them."""
+    keys = np.concatenate(runs)
+    keys.sort(kind="stable")
+    return keys[np.concatenate([[True], keys[1:] != keys[:-1]])] if keys.size else keys
 
 
 def nearest_marked(parent: IntArray, marked: BoolArray) -> IntArray:
