@@ -19,8 +19,9 @@ the tracks it would join (:func:`track_features`): the mean appearance of the
 early end's track up to it against the late end's from it on (so a kept link
 is judged by the two halves it joins, not by itself), centred and whitened
 by the span's own sightings (no labels), with how many sightings each half
-holds; then assigned again (:data:`TRACK_CALIBRATION`: one set of weights per
-round, each fitted on the tracks of the round before, on the same other seed).
+holds, and how alike the two halves' classes are; then assigned again
+(:data:`TRACK_CALIBRATION`: one set of weights per round, each fitted on
+the tracks of the round before, on the same other seed).
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ CALIBRATION: Final = (1.3901, 1.0894, -0.4424, -0.8777, -1.2385, 2.2854)
 #: Weights of :func:`track_features`' columns, one tuple per round of restitching, fitted
 #: by the same command (each on the tracks of the round before).
 TRACK_CALIBRATION: Final = (
-    (1.3276, 0.4836, -0.3093, -0.9478, -1.2374, 1.8405, 0.2192, 2.114, 1.0726, -0.9419),
-    (1.3221, 0.461, -0.2947, -0.9159, -1.1858, 1.8771, -0.5569, 2.6359, 2.3063, -2.0901),
+    (1.3193, 0.429, -0.2976, -0.949, -1.2202, 0.8077, 0.2699, 2.0384, 0.9578, -0.8352, 1.1051),
+    (1.315, 0.3929, -0.2794, -0.9116, -1.1429, -1.7522, -0.5098, 2.5821, 2.1003, -1.9064, 3.6745),
 )
 #: Links whose track appearance is taken at once (bounds the memory of a million).
 BLOCK: Final = 65_536
@@ -110,6 +111,16 @@ def whitened(appearance: NDArray[np.floating]) -> NDArray[np.float32]:
     return np.asarray(white, dtype=np.float32)
 
 
+def class_codes(classes: NDArray[np.str_]) -> IntArray:
+    """A code per row's class for :func:`track_features` (-1: ``vehicle``, none known)."""
+    names, code = np.unique(classes, return_inverse=True)
+    code = code.reshape(-1).astype(np.intp)
+    unknown = np.flatnonzero(names == "vehicle")
+    if unknown.size:
+        code = np.where(code == unknown[0], -1, code - (code > unknown[0]))
+    return np.asarray(code, dtype=np.intp)
+
+
 def track_features(
     probability: FloatArray,
     early: IntArray,
@@ -118,10 +129,13 @@ def track_features(
     white: NDArray[np.float32],
     t_in: FloatArray,
     track: IntArray,
+    kind: IntArray,
 ) -> FloatArray:
     """:func:`features`, then: the two ends' whitened appearance product, the product of
-    the early end's track up to it and the late end's from it on (``c``), ``c × m`` and
-    ``m`` (``m``: log of the fewer sightings of the two halves)."""
+    the early end's track up to it and the late end's from it on (``c``), ``c × m``,
+    ``m`` (``m``: log of the fewer sightings of the two halves), and how alike the two
+    halves' class counts are (cosine; ``kind``: each row's class code, -1 for none
+    known; 1 where a half knows none)."""
     n = int(t_in.shape[0])
     base = features(probability, early, late, gap_s, n)
     order = np.lexsort((t_in, track))
@@ -129,20 +143,42 @@ def track_features(
     position[order] = np.arange(n)
     sums = np.zeros((n + 1, white.shape[1]))
     np.cumsum(white[order], axis=0, out=sums[1:])
+    kinds = int(kind.max()) + 1 if kind.size else 0
+    votes = np.zeros((n + 1, max(kinds, 1)))
+    known = np.flatnonzero(kind[order] >= 0)
+    votes[known + 1, kind[order][known]] = 1.0
+    np.cumsum(votes, axis=0, out=votes)
     _, start, size = np.unique(track[order], return_index=True, return_counts=True)
     first = start[track]  # tracks are numbered 0..k-1: their first and past-last positions
     end = (start + size)[track]
     single = np.empty(early.size)
     joined = np.empty(early.size)
+    classes = np.empty(early.size)
     for a in range(0, early.size, BLOCK):
         e, lt = early[a : a + BLOCK], late[a : a + BLOCK]
-        before = sums[position[e] + 1] - sums[first[e]]
-        after = sums[end[lt]] - sums[position[lt]]
-        norms = np.linalg.norm(before, axis=1) * np.linalg.norm(after, axis=1)
-        joined[a : a + BLOCK] = np.einsum("ij,ij->i", before, after) / np.maximum(norms, 1e-12)
+        joined[a : a + BLOCK] = _halves(sums, position, first, end, e, lt, 0.0)
         single[a : a + BLOCK] = np.einsum("ij,ij->i", white[e], white[lt])
+        classes[a : a + BLOCK] = _halves(votes, position, first, end, e, lt, 1.0)
     fewer = np.log(np.minimum(position[early] + 1 - first[early], end[late] - position[late]))
-    return np.column_stack([base, single, joined, joined * fewer, fewer])
+    return np.column_stack([base, single, joined, joined * fewer, fewer, classes])
+
+
+def _halves(
+    sums: FloatArray,
+    position: IntArray,
+    first: IntArray,
+    end: IntArray,
+    early: IntArray,
+    late: IntArray,
+    empty: float,
+) -> FloatArray:
+    """Cosine between the sums (cumulative ``sums`` in track order) over the early end's
+    track up to it and the late end's from it on; ``empty`` where either is all zero."""
+    before = sums[position[early] + 1] - sums[first[early]]
+    after = sums[end[late]] - sums[position[late]]
+    norms = np.linalg.norm(before, axis=1) * np.linalg.norm(after, axis=1)
+    cosine = np.einsum("ij,ij->i", before, after) / np.maximum(norms, 1e-12)
+    return np.asarray(np.where(norms > 1e-12, cosine, empty), dtype=np.float64)
 
 
 def restitched(
@@ -153,13 +189,14 @@ def restitched(
     white: NDArray[np.float32],
     t_in: FloatArray,
     track: IntArray,
+    kind: IntArray,
     weights: tuple[float, ...],
 ) -> FloatArray:
     """Each link's probability of being right given the tracks of a first assignment
     (:func:`track_features`; 0 stays 0)."""
     if probability.size == 0:
         return probability.copy()
-    x = track_features(probability, early, late, gap_s, white, t_in, track)
+    x = track_features(probability, early, late, gap_s, white, t_in, track, kind)
     out = 1.0 / (1.0 + np.exp(-(x @ np.asarray(weights, dtype=np.float64))))
     return np.asarray(np.where(probability > 0.0, out, 0.0), dtype=np.float64)
 

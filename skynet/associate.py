@@ -43,7 +43,13 @@ from numpy.typing import NDArray
 from scipy.sparse.csgraph import connected_components, min_weight_full_bipartite_matching
 
 from skynet._association_batch import BatchSightings, context, score_all
-from skynet._association_calibration import TRACK_CALIBRATION, recalibrated, restitched, whitened
+from skynet._association_calibration import (
+    TRACK_CALIBRATION,
+    class_codes,
+    recalibrated,
+    restitched,
+    whitened,
+)
 from skynet.audit import AuditLog, Purpose
 from skynet.cases import CaseStore
 from skynet.errors import BadInputError
@@ -253,14 +259,14 @@ def associate_links(
     ordered = list(ordered)
     t_in = np.array([s.t_in for s in ordered], dtype=np.float64)
     t_out = np.array([s.t_out for s in ordered], dtype=np.float64)
-    appearance = (
-        np.stack([s.appearance for s in ordered]).astype(np.float32)
-        if ordered and restitch
-        else None
-    )
+    appearance = classes = None
+    if ordered and restitch:
+        appearance = np.stack([s.appearance for s in ordered]).astype(np.float32)
+        classes = np.array([s.vehicle_class for s in ordered], dtype=str)
     track, into = assign_tracks(
-        t_in, t_out, links, threshold=threshold, recalibrate=recalibrate, appearance=appearance
-    )
+        t_in, t_out, links, threshold=threshold, recalibrate=recalibrate,
+        appearance=appearance, classes=classes,
+    )  # fmt: skip
     return Association(ordered, track, into, len(links), links)
 
 
@@ -272,11 +278,13 @@ def assign_tracks(
     threshold: float = LINK_THRESHOLD,
     recalibrate: bool | NDArray[np.bool_] = True,
     appearance: NDArray[np.floating] | None = None,
+    classes: NDArray[np.str_] | None = None,
 ) -> tuple[IntArray, FloatArray]:
     """:func:`associate_links` on the rows' columns alone: each row's track, and the
     probability of the link that reached it (NaN: a track's first). With ``appearance``
-    (the rows' vectors) the recalibrated links are then restitched by the appearance of
-    the tracks they join, round by round (:data:`TRACK_CALIBRATION`)."""
+    and ``classes`` (the rows' vectors and class names) the recalibrated links are then
+    restitched by the appearance of the tracks they join, round by round
+    (:data:`TRACK_CALIBRATION`)."""
     _check_threshold(threshold)
     n = int(t_in.shape[0])
     chosen = links
@@ -286,13 +294,14 @@ def assign_tracks(
         gap = t_in[links.late] - t_out[links.early]
         p = recalibrated(links.probability, links.early, links.late, gap, n)
         chosen = CandidateLinks(links.early, links.late, np.where(mine, p, links.probability))
-        if appearance is not None:
-            white = whitened(appearance)
+        if appearance is not None and classes is not None:
+            white, kind = whitened(appearance), class_codes(classes)
             for weights in TRACK_CALIBRATION:
                 track = track_labels(assign(n, chosen, threshold=threshold))
                 p = restitched(
-                    links.probability, links.early, links.late, gap, white, t_in, track, weights
-                )
+                    links.probability, links.early, links.late, gap, white, t_in, track, kind,
+                    weights,
+                )  # fmt: skip
                 p = np.where(mine, p, links.probability)
                 chosen = CandidateLinks(links.early, links.late, p)
     successor = assign(n, chosen, threshold=threshold)
