@@ -42,7 +42,7 @@ FASTER: Final = 2.0
 #: frontier's scale, fitted worse: 1,299 against 1,267 openings on 56 escapes).
 DETOUR_SCALE_S: Final = 1200.0
 #: Routes whose cameras are gathered at once (bounds the memory of one gap's routes).
-_BLOCK: Final = 65536
+_BLOCK: Final = 8192
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
