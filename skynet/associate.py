@@ -42,7 +42,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.sparse.csgraph import connected_components, min_weight_full_bipartite_matching
 
-from skynet._association_batch import BatchSightings, context, score_all
+from skynet._association_batch import CHUNK, BatchSightings, context, score_all
 from skynet._association_calibration import (
     TRACK_CALIBRATION,
     class_codes,
@@ -230,7 +230,7 @@ def batch_links(
 ) -> CandidateLinks:
     """:func:`candidate_links` of sightings held as columns (a million need no objects)."""
     ctx = context(linker, batch)
-    count = _worker_count(workers, math.ceil(len(batch) / 2000))
+    count = _worker_count(workers, math.ceil(len(batch) / CHUNK))
     early, late, p_forward, p_backward = score_all(ctx, workers=count, on_progress=on_progress)
     scored = CandidateLinks.two_sided(early, late, p_forward, p_backward)
     overlap = overlap_arrays(batch.arrays, batch.exit_edge, batch.entry_edge, batch.model,
