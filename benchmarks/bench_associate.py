@@ -178,14 +178,17 @@ def main() -> None:
             t_out = np.array([s.t_out for s in part])
             vectors = np.stack([s.appearance for s in part]).astype(np.float32)
             classes = np.array([s.vehicle_class for s in part], dtype=str)
+            cameras = np.array([s.camera_id for s in part], dtype=str)
         else:
             assert batch is not None
             t_in, t_out = batch.arrays.t_in, batch.arrays.t_out
             vectors, classes = batch.arrays.appearance, batch.arrays.classes
+            cameras = batch.arrays.camera_ids
         restitch = None if args.no_restitch else vectors
         track, into = assign_tracks(
-            t_in, t_out, links, recalibrate=day, appearance=restitch, classes=classes
-        )
+            t_in, t_out, links, recalibrate=day, appearance=restitch, classes=classes,
+            cameras=cameras,
+        )  # fmt: skip
         assigned = time.perf_counter()
         row = _report(track, t_in, truth, len(links), assigned - start)
         row.update(
@@ -290,6 +293,7 @@ def _fit_track_calibration(
     t_out = np.array([s.t_out for s in result.sightings])
     white = calibration.whitened(np.stack([s.appearance for s in result.sightings]))
     kind = calibration.class_codes(np.array([s.vehicle_class for s in result.sightings]))
+    camera = np.unique([s.camera_id for s in result.sightings], return_inverse=True)[1]
     gap = t_in[links.late] - t_out[links.early]
     right = following[links.early] == links.late
     p = calibration.recalibrated(links.probability, links.early, links.late, gap, n)
@@ -297,13 +301,14 @@ def _fit_track_calibration(
     for _ in calibration.TRACK_CALIBRATION:
         track = track_labels(assign(n, CandidateLinks(links.early, links.late, p)))
         x = calibration.track_features(
-            links.probability, links.early, links.late, gap, white, t_in, track, kind
+            links.probability, links.early, links.late, gap, white, t_in, track, kind, camera
         )
         weights = calibration.fit_columns(x, right, l2=1e-3)
         rounds.append(weights)
         p = calibration.restitched(
-            links.probability, links.early, links.late, gap, white, t_in, track, kind, weights
-        )
+            links.probability, links.early, links.late, gap, white, t_in, track, kind, camera,
+            weights,
+        )  # fmt: skip
     return tuple(rounds)
 
 

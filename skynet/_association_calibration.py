@@ -19,7 +19,8 @@ the tracks it would join (:func:`track_features`): the mean appearance of the
 early end's track up to it against the late end's from it on (so a kept link
 is judged by the two halves it joins, not by itself), centred and whitened
 by the span's own sightings (no labels), with how many sightings each half
-holds, and how alike the two halves' classes are; then assigned again
+holds, how alike the two halves' classes are and how often tracks end and
+start at the two cameras (in the tracks themselves); then assigned again
 (:data:`TRACK_CALIBRATION`: one set of weights per round, each fitted on
 the tracks of the round before, on the same other seed).
 """
@@ -45,9 +46,11 @@ CALIBRATION: Final = (1.3901, 1.0894, -0.4424, -0.8777, -1.2385, 2.2854)
 #: Weights of :func:`track_features`' columns, one tuple per round of restitching, fitted
 #: by the same command (each on the tracks of the round before).
 TRACK_CALIBRATION: Final = (
-    (1.3193, 0.429, -0.2976, -0.949, -1.2202, 0.8077, 0.2699, 2.0384, 0.9578, -0.8352, 1.1051),
-    (1.315, 0.3929, -0.2794, -0.9116, -1.1429, -1.7522, -0.5098, 2.5821, 2.1003, -1.9064, 3.6745),
-)
+    (1.3118, 0.3277, -0.252, -0.9451, -1.3138, 0.5198, 0.2448, 2.0233, 0.9896, -0.8819, 1.0803,
+     -0.0227, -0.1447),
+    (1.3022, 0.2018, -0.1986, -0.9054, -1.2764, -3.0188, -0.6613, 2.7147, 2.1662, -2.0371, 4.4008,
+     -0.0458, -0.2343),
+)  # fmt: skip
 #: Links whose track appearance is taken at once (bounds the memory of a million).
 BLOCK: Final = 65_536
 
@@ -130,12 +133,16 @@ def track_features(
     t_in: FloatArray,
     track: IntArray,
     kind: IntArray,
+    camera: IntArray,
 ) -> FloatArray:
     """:func:`features`, then: the two ends' whitened appearance product, the product of
     the early end's track up to it and the late end's from it on (``c``), ``c × m``,
-    ``m`` (``m``: log of the fewer sightings of the two halves), and how alike the two
+    ``m`` (``m``: log of the fewer sightings of the two halves), how alike the two
     halves' class counts are (cosine; ``kind``: each row's class code, -1 for none
-    known; 1 where a half knows none)."""
+    known; 1 where a half knows none), and the log share of the early end's camera's
+    sightings that end a track and of the late end's that start one (``camera``: each
+    row's camera code): where vehicles leave or enter the network a track's end is
+    no sign of a missed link."""
     n = int(t_in.shape[0])
     base = features(probability, early, late, gap_s, n)
     order = np.lexsort((t_in, track))
@@ -160,7 +167,22 @@ def track_features(
         single[a : a + BLOCK] = np.einsum("ij,ij->i", white[e], white[lt])
         classes[a : a + BLOCK] = _halves(votes, position, first, end, e, lt, 1.0)
     fewer = np.log(np.minimum(position[early] + 1 - first[early], end[late] - position[late]))
-    return np.column_stack([base, single, joined, joined * fewer, fewer, classes])
+    ends, starts = _end_shares(track[order], camera[order])
+    return np.column_stack(
+        [base, single, joined, joined * fewer, fewer, classes,
+         np.log(ends[camera[early]]), np.log(starts[camera[late]])]
+    )  # fmt: skip
+
+
+def _end_shares(track: IntArray, camera: IntArray) -> tuple[FloatArray, FloatArray]:
+    """Per camera code, the share of its sightings (rows in track order) that end a track
+    and that start one (with one of each added: a camera seen once says little)."""
+    last = np.r_[track[1:] != track[:-1], True] if track.size else np.zeros(0, dtype=bool)
+    first = np.r_[True, track[1:] != track[:-1]] if track.size else np.zeros(0, dtype=bool)
+    seen = np.bincount(camera).astype(np.float64) + 2.0
+    ends = (np.bincount(camera, last, minlength=seen.size) + 1.0) / seen
+    starts = (np.bincount(camera, first, minlength=seen.size) + 1.0) / seen
+    return ends, starts
 
 
 def _halves(
@@ -190,13 +212,14 @@ def restitched(
     t_in: FloatArray,
     track: IntArray,
     kind: IntArray,
+    camera: IntArray,
     weights: tuple[float, ...],
 ) -> FloatArray:
     """Each link's probability of being right given the tracks of a first assignment
     (:func:`track_features`; 0 stays 0)."""
     if probability.size == 0:
         return probability.copy()
-    x = track_features(probability, early, late, gap_s, white, t_in, track, kind)
+    x = track_features(probability, early, late, gap_s, white, t_in, track, kind, camera)
     out = 1.0 / (1.0 + np.exp(-(x @ np.asarray(weights, dtype=np.float64))))
     return np.asarray(np.where(probability > 0.0, out, 0.0), dtype=np.float64)
 

@@ -259,13 +259,14 @@ def associate_links(
     ordered = list(ordered)
     t_in = np.array([s.t_in for s in ordered], dtype=np.float64)
     t_out = np.array([s.t_out for s in ordered], dtype=np.float64)
-    appearance = classes = None
+    appearance = classes = cameras = None
     if ordered and restitch:
         appearance = np.stack([s.appearance for s in ordered]).astype(np.float32)
         classes = np.array([s.vehicle_class for s in ordered], dtype=str)
+        cameras = np.array([s.camera_id for s in ordered], dtype=str)
     track, into = assign_tracks(
         t_in, t_out, links, threshold=threshold, recalibrate=recalibrate,
-        appearance=appearance, classes=classes,
+        appearance=appearance, classes=classes, cameras=cameras,
     )  # fmt: skip
     return Association(ordered, track, into, len(links), links)
 
@@ -279,10 +280,12 @@ def assign_tracks(
     recalibrate: bool | NDArray[np.bool_] = True,
     appearance: NDArray[np.floating] | None = None,
     classes: NDArray[np.str_] | None = None,
+    cameras: NDArray[np.str_] | None = None,
 ) -> tuple[IntArray, FloatArray]:
     """:func:`associate_links` on the rows' columns alone: each row's track, and the
     probability of the link that reached it (NaN: a track's first). With ``appearance``
-    and ``classes`` (the rows' vectors and class names) the recalibrated links are then
+    ``classes`` and ``cameras`` (the rows' vectors, class names and camera ids) the
+    recalibrated links are then
     restitched by the appearance of the tracks they join, round by round
     (:data:`TRACK_CALIBRATION`)."""
     _check_threshold(threshold)
@@ -294,13 +297,14 @@ def assign_tracks(
         gap = t_in[links.late] - t_out[links.early]
         p = recalibrated(links.probability, links.early, links.late, gap, n)
         chosen = CandidateLinks(links.early, links.late, np.where(mine, p, links.probability))
-        if appearance is not None and classes is not None:
+        if appearance is not None and classes is not None and cameras is not None:
             white, kind = whitened(appearance), class_codes(classes)
+            camera = np.unique(cameras, return_inverse=True)[1].reshape(-1).astype(np.intp)
             for weights in TRACK_CALIBRATION:
                 track = track_labels(assign(n, chosen, threshold=threshold))
                 p = restitched(
                     links.probability, links.early, links.late, gap, white, t_in, track, kind,
-                    weights,
+                    camera, weights,
                 )  # fmt: skip
                 p = np.where(mine, p, links.probability)
                 chosen = CandidateLinks(links.early, links.late, p)

@@ -128,11 +128,14 @@ def test_track_features_judge_a_link_by_the_halves_it_joins() -> None:
     early = np.array([2, 3], dtype=np.intp)  # kept, inside track 0; track 0 to track 1
     late = np.array([3, 4], dtype=np.intp)
     kind = np.array([0, 0, -1, 0, 1, 1, 1, -1], dtype=np.intp)
+    one = np.zeros(8, dtype=np.intp)  # all at one camera
     x = calibration.track_features(np.array([0.8, 0.8]), early, late, np.array([5.0, 5.0]),
-                                   white, t_in, track, kind)  # fmt: skip
+                                   white, t_in, track, kind, one)  # fmt: skip
     joined = x[:, 7]
     assert joined[0] > 0.8 and abs(joined[1]) < 0.3
     assert x[:, 9].tolist() == pytest.approx(np.log([1.0, 4.0]).tolist())  # the fewer half
     assert x[:, 10].tolist() == pytest.approx([1.0, 0.0])  # classes: alike, unlike
+    # one camera: of its 8 sightings 2 end a track and 2 start one, (2 + 1) / (8 + 2)
+    assert x[:, 11].tolist() == pytest.approx([np.log(0.3)] * 2)
     codes = calibration.class_codes(np.array(["van", "vehicle", "car", "van"]))
     assert codes.tolist() == [1, -1, 0, 1]
