@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from numpy.typing import NDArray
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from camera_registry.database import (
     ensure_schema,
@@ -378,7 +378,7 @@ class SightingStore:
                 run = connection.exec_driver_sql
                 run("PRAGMA foreign_keys=OFF")
                 run("PRAGMA legacy_alter_table=ON")
-                run("PRAGMA journal_mode=DELETE")
+                rollback_journal = _leave_wal(connection)
                 run("BEGIN IMMEDIATE")
                 for index in sightings_table.indexes:
                     run(f"DROP INDEX IF EXISTS {index.name}")
@@ -396,6 +396,8 @@ class SightingStore:
                 rows = _count(connection)
                 _write_meta(connection, CLUSTERED_KEY, str(rows))
                 run("COMMIT")
+                if not rollback_journal:  # the copy went through the WAL: fold it back
+                    run("PRAGMA wal_checkpoint(TRUNCATE)")
                 if vacuum:
                     run("VACUUM")
             except BaseException:
@@ -415,6 +417,19 @@ class SightingStore:
                 ClipRecord(**{k: v for k, v in row._mapping.items() if k in fields})
                 for row in connection.execute(query)
             ]
+
+
+def _leave_wal(connection: Connection) -> bool:
+    """Switch ``connection`` to a rollback journal for a bulk rewrite, so the WAL does not
+    hold a second copy of the table; returns False where another connection (this
+    process's or another's) has the file open and SQLite refuses: the rewrite then goes
+    through the WAL, which is checkpointed afterwards."""
+    try:
+        connection.exec_driver_sql("PRAGMA journal_mode=DELETE")
+    except OperationalError:
+        connection.rollback()
+        return False
+    return True
 
 
 def _overlapping_rows(cameras: list[str], start_s: float, end_s: float) -> sa.ColumnElement[bool]:

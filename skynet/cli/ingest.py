@@ -13,6 +13,7 @@ from skynet.cli._common import DbOption, stderr, stdout
 from skynet.errors import BadInputError
 from skynet.executors import executor_for
 from skynet.ingest import IngestJob, IngestOutcome, ingest, plan_jobs, stored_watched_edges
+from skynet.store import SightingStore
 
 
 def ingest_command(
@@ -47,6 +48,15 @@ def ingest_command(
             ),
         ),
     ] = None,
+    cluster: Annotated[
+        bool,
+        typer.Option(
+            "--cluster",
+            help="Afterwards lay the store's sightings out by camera and time: window "
+            "queries on a large store then read a few pages each (minutes on millions "
+            "of rows; rerun after much ingest).",
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Detect, track and describe vehicles in footage; commit their sightings.
@@ -67,6 +77,8 @@ def ingest_command(
     Example: skynet ingest gate-0841.mp4 --camera J1-N --start 2026-03-14T20:41:00+08:00
 
     Example: skynet ingest footage/ --ray ray://head:10001 --db postgresql://skynet@db/skynet
+
+    Example: skynet ingest footage/ --db county.db --cluster
     """
     executor = executor_for(ray, workers)
     jobs = plan_jobs(path, camera, start)
@@ -102,6 +114,10 @@ def ingest_command(
             on_frame=frame_done if single else None,
         )
     _report(outcomes, single)
+    if cluster:
+        with stderr.status("laying the sightings out by camera and time"):
+            rows = SightingStore(db).cluster()
+        stdout.print(f"{rows:,} sightings laid out by camera and time")
 
 
 def _mot_paths(mot: Path | None, single: bool) -> Callable[[IngestJob], Path] | None:

@@ -63,10 +63,18 @@ def test_manifest_folder_ingests_every_clip_once(footage: Path, tmp_path: Path) 
     assert len(store.clips()) == len(manifest["clips"])
     crash = store.find(camera_ids=[CRASH_CAMERA_ID])
     assert crash and all(s.evidence.clip.startswith(CRASH_CAMERA_ID) for s in crash)
-    again = run("ingest", str(footage), "--db", db, home=tmp_path)
+    before = {s.id: s for s in store.find()}
+    store.engine.dispose()  # laying the rows out needs the file alone
+    again = run("ingest", str(footage), "--db", db, "--cluster", home=tmp_path)
     assert again.returncode == 0 and "0 sightings added" in again.stdout
     assert f"{len(manifest['clips'])} skipped" in again.stdout
-    assert SightingStore(db).count() == count
+    assert f"{count:,} sightings laid out by camera and time" in again.stdout
+    assert SightingStore(db).clustered_rows() == count
+    after = {s.id: s for s in SightingStore(db).find()}
+    assert after.keys() == before.keys()
+    assert all(
+        after[k].t_in == s.t_in and after[k].camera_id == s.camera_id for k, s in before.items()
+    )
 
 
 def test_single_clip_with_mot_export_and_sighting_times(footage: Path, tmp_path: Path) -> None:

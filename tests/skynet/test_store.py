@@ -114,6 +114,20 @@ def test_clustering_keeps_every_row_and_lays_them_out_by_camera(db_url: str) -> 
     assert again.count() == len(everything) + 4
 
 
+def test_clustering_beside_an_open_reader_goes_through_the_wal(tmp_path: Path) -> None:
+    """Another connection on the file (a server, or this process's other stores) keeps
+    SQLite from leaving WAL mode: the copy then goes through the WAL instead of failing."""
+    db = f"sqlite:///{tmp_path / 'open.db'}"
+    store, everything = three_cameras(db, 12)
+    reader = SightingStore(db)
+    with reader.engine.connect() as held:
+        assert held.exec_driver_sql("SELECT count(*) FROM sightings").scalar() == 36
+        assert store.cluster() == len(everything)
+        assert held.exec_driver_sql("SELECT count(*) FROM sightings").scalar() == 36
+    assert SightingStore(db).find() == store.find()
+    assert SightingStore(db).clustered_rows() == len(everything)
+
+
 def test_window_and_camera_queries_match_brute_force(db_url: str) -> None:
     store, everything = three_cameras(db_url, 30)
     start, end = 1_773_000_200.0, 1_773_000_300.0
