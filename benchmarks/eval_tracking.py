@@ -63,8 +63,9 @@ DAY_GOAL = (0.85, 0.85)
 LEAD_IN_S = 6.0
 NIGHT_MOTA_GOAL = 0.70
 
-#: The pipeline's tracker for motion blobs (the defaults, and merged blobs
-#: shared among the tracks inside them): on this footage min_hits 2,
+#: The pipeline's tracker for motion blobs (the defaults, merged blobs shared
+#: among the tracks inside them, and the lined-up pieces of one tracked object
+#: joined): on this footage min_hits 2,
 #: report_coasting 3, birth_score 0.6 / high_score 0.4 and match_iou 0.2 each
 #: moved day MOTA by less than 0.03 (300 frames, 3 cameras): the detector,
 #: not the tracker, is what limits the score.
