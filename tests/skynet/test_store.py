@@ -6,6 +6,7 @@ Each test runs on SQLite and on a PostgreSQL server (``db_url``, tests/support/_
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
