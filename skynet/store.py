@@ -9,7 +9,7 @@ vectors are stored as little-endian float32 bytes.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Final, Literal
 
@@ -134,8 +134,8 @@ class WholeWindow:
         """The whole sighting of one row."""
         values = self.rows[row]
         if self.checked is not None and self.checked[row]:
-            return _checked_sighting(values, _WHOLE_AT)
-        return _sighting(dict(zip(_WHOLE_COLUMNS, values, strict=True)))
+            return _sighting(values, _WHOLE_AT, checked=True)
+        return _sighting(values, _WHOLE_AT)
 
 
 @dataclass(frozen=True)
@@ -590,7 +590,7 @@ def _built(rows: Sequence[Sequence[Any]], names: Sequence[str]) -> list[Sighting
     columns = list(zip(*rows, strict=True))
     blobs = columns[at["appearance"]]
     if any(len(b) != APPEARANCE_DIM * 4 for b in blobs):
-        return [_sighting(dict(zip(names, r, strict=True))) for r in rows]
+        return [_sighting(r, at) for r in rows]
     checked = _passes_checks(
         np.array(columns[at["t_in"]], dtype=np.float64),
         np.array(columns[at["t_out"]], dtype=np.float64),
@@ -598,10 +598,7 @@ def _built(rows: Sequence[Sequence[Any]], names: Sequence[str]) -> list[Sighting
         np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(rows), -1),
         np.array(columns[at["quality"]], dtype=np.float64),
     )
-    return [
-        _checked_sighting(r, at) if ok else _sighting(dict(zip(names, r, strict=True)))
-        for r, ok in zip(rows, checked.tolist(), strict=True)
-    ]
+    return [_sighting(r, at, checked=ok) for r, ok in zip(rows, checked.tolist(), strict=True)]
 
 
 def _passes_checks(
@@ -630,10 +627,16 @@ def _passes_checks(
         )
 
 
-def _checked_sighting(values: Sequence[Any], at: dict[str, int]) -> Sighting:
-    """:func:`_sighting` of a row that passed :func:`_passes_checks`: built without
-    ``Sighting``'s checks run again (the same fields, the same appearance array)."""
+def _sighting(values: Sequence[Any], at: Mapping[str, int], *, checked: bool = False) -> Sighting:
+    """The sighting of one stored row (``at``: each column's place in ``values``).
+
+    ``checked``: the row passed :func:`_passes_checks`, so it is built without
+    ``Sighting``'s checks run again (the same fields, the same appearance array).
+    """
     appearance = np.frombuffer(values[at["appearance"]], dtype="<f4").astype(np.float32)
+    if not checked and appearance.size != APPEARANCE_DIM:
+        msg = f"stored appearance of sighting {values[at['id']]} has {appearance.size} values"
+        raise StoreError(msg)
     entry_x, exit_x = values[at["entry_x"]], values[at["exit_x"]]
     fields = {
         "id": values[at["id"]],
@@ -660,36 +663,9 @@ def _checked_sighting(values: Sequence[Any], at: dict[str, int]) -> Sighting:
         "entry_edge": values[at["entry_edge"]],
         "exit_edge": values[at["exit_edge"]],
     }
+    if not checked:
+        return Sighting(**fields)
     built: Sighting = object.__new__(Sighting)
     for name in Sighting.__slots__:
         object.__setattr__(built, name, fields[name])
     return built
-
-
-def _sighting(row: Any) -> Sighting:
-    appearance = np.frombuffer(row["appearance"], dtype="<f4").astype(np.float32)
-    if appearance.size != APPEARANCE_DIM:
-        msg = f"stored appearance of sighting {row['id']} has {appearance.size} values"
-        raise StoreError(msg)
-    entry = None if row["entry_x"] is None else (row["entry_x"], row["entry_y"])
-    exit_ = None if row["exit_x"] is None else (row["exit_x"], row["exit_y"])
-    return Sighting(
-        id=row["id"],
-        camera_id=row["camera_id"],
-        t_in=row["t_in"],
-        t_out=row["t_out"],
-        vehicle_class=row["vehicle_class"],
-        appearance=appearance,
-        quality=row["quality"],
-        evidence=Evidence(
-            row["evidence_clip"],
-            row["evidence_frame"],
-            (row["bbox_x1"], row["bbox_y1"], row["bbox_x2"], row["bbox_y2"]),
-        ),
-        entry_xy=entry,
-        exit_xy=exit_,
-        heading_deg=row["heading_deg"],
-        speed_mps=row["speed_mps"],
-        entry_edge=row["entry_edge"],
-        exit_edge=row["exit_edge"],
-    )
