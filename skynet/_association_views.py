@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skynet._anchors import edge_rows_by_label
+from skynet._ranges import groups, ranges
 from skynet.linking import MAX_SLOWDOWN, WINDOW_PAD_S
 from skynet.timeline import Linker
 from trackers.sighting import APPEARANCE_DIM, Evidence, Sighting
@@ -203,9 +204,8 @@ def build_tables(
 
 def _views_at(view_camera: IntArray, n_cameras: int) -> tuple[IntArray, IntArray]:
     """Views by camera (CSR): ``ptr`` over registry rows, view codes."""
-    order = np.argsort(view_camera, kind="stable").astype(np.intp)
-    counts = np.bincount(view_camera, minlength=n_cameras)
-    return np.r_[0, np.cumsum(counts)].astype(np.intp), order
+    order, bounds = groups(view_camera, n_cameras)
+    return bounds, order
 
 
 def _expand(
@@ -214,11 +214,9 @@ def _expand(
     """Keys ``exit * n_entry + entry`` of every view at every listed camera."""
     ptr, views = views_at
     owner = np.repeat(np.arange(lists.ptr.size - 1), lists.sizes())
-    counts = ptr[lists.camera + 1] - ptr[lists.camera]
-    mine = np.repeat(owner, counts)
-    starts = np.repeat(ptr[lists.camera], counts)
-    within = np.arange(mine.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    other = views[starts + within]
+    low, high = ptr[lists.camera], ptr[lists.camera + 1]
+    mine = np.repeat(owner, high - low)
+    other = views[ranges(low, high)]
     exit_v, entry_v = (other, mine) if flip else (mine, other)
     return np.asarray(exit_v.astype(np.int64) * n_entry + entry_v, dtype=np.int64)
 
