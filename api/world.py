@@ -18,14 +18,13 @@ import time
 from dataclasses import dataclass
 from typing import Any, Final
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from api.params import Box
 from api.roads_layer import RoadLayer
 from api.settings import Settings
 from camera_registry.camera import Camera
-from camera_registry.database import meta_table, open_engine, read_meta, transaction
+from camera_registry.database import open_engine, read_meta, transaction, write_meta
 from camera_registry.io import camera_feature
 from camera_registry.registry import CameraRegistry
 from camera_registry.store import RegistryStore
@@ -184,11 +183,7 @@ class World:
 
     def put_on_wall(self, key: str) -> None:
         with transaction(self.engine) as connection:
-            done = connection.execute(
-                sa.update(meta_table).where(meta_table.c.key == WALL_KEY).values(value=key)
-            )
-            if done.rowcount == 0:
-                connection.execute(sa.insert(meta_table).values(key=WALL_KEY, value=key))
+            write_meta(connection, WALL_KEY, key)
 
     @property
     def engine_url(self) -> str:

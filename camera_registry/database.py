@@ -137,7 +137,7 @@ def ensure_schema(engine: Engine, metadata: sa.MetaData, component: str, version
                 sa.select(meta_table.c.value).where(meta_table.c.key == key)
             ).scalar_one_or_none()
             if stored is None:
-                connection.execute(sa.insert(meta_table).values(key=key, value=str(version)))
+                write_meta(connection, key, str(version))
             elif int(stored) != version:
                 msg = (
                     f"database has {component} schema version {stored}; this Skynet needs {version}"
@@ -156,6 +156,15 @@ def read_meta(engine: Engine, key: str) -> str | None:
             ).scalar_one_or_none()
     except SQLAlchemyError as exc:
         raise store_error(engine, exc) from None
+
+
+def write_meta(connection: Connection, key: str, value: str) -> None:
+    """Set a ``skynet_meta`` value inside the caller's transaction (update, else insert)."""
+    updated = connection.execute(
+        sa.update(meta_table).where(meta_table.c.key == key).values(value=value)
+    )
+    if updated.rowcount == 0:
+        connection.execute(sa.insert(meta_table).values(key=key, value=value))
 
 
 def store_error(engine: Engine, exc: SQLAlchemyError) -> StoreError:

@@ -19,11 +19,11 @@ from camera_registry.crs import SiteCRS
 from camera_registry.database import (
     ensure_schema,
     key_string,
-    meta_table,
     open_engine,
     read_meta,
     reading,
     store_error,
+    write_meta,
 )
 from camera_registry.registry import CameraRegistry
 from skynet.errors import BadInputError, ConflictError, NotFoundError
@@ -155,7 +155,7 @@ class RegistryStore:
                         sa.insert(cameras_table), (changed + fresh)[start : start + _CHUNK]
                     )
                 if stored is None:
-                    connection.execute(sa.insert(meta_table).values(key=CRS_KEY, value=site.code))
+                    write_meta(connection, CRS_KEY, site.code)
         except SQLAlchemyError as exc:
             raise store_error(self.engine, exc) from None
         unchanged = len(rows) - len(changed) - len(fresh)

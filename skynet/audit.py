@@ -42,6 +42,7 @@ from camera_registry.database import (
     open_engine,
     store_error,
     transaction,
+    write_meta,
 )
 from skynet.errors import BadInputError, StoreError
 
@@ -326,11 +327,7 @@ def _read_head(connection: Connection) -> str:
 
 
 def _write_head(connection: Connection, value: str) -> None:
-    updated = connection.execute(
-        sa.update(meta_table).where(meta_table.c.key == HEAD_KEY).values(value=value)
-    )
-    if updated.rowcount == 0:
-        connection.execute(sa.insert(meta_table).values(key=HEAD_KEY, value=value))
+    write_meta(connection, HEAD_KEY, value)
 
 
 def _upgrade_from_v1(engine: Engine) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from camera_registry.crs import SiteCRS
-from camera_registry.database import ensure_schema, meta_table, open_engine, read_meta, store_error
+from camera_registry.database import ensure_schema, open_engine, read_meta, store_error, write_meta
 from skynet.errors import ConflictError, NotFoundError
 from skynet.roads.columns import FORMAT, from_columns, to_columns
 from skynet.roads.network import RoadNetwork
@@ -93,9 +93,7 @@ class RoadStore:
                     )
                 )
                 if site is None:
-                    connection.execute(
-                        sa.insert(meta_table).values(key=CRS_KEY, value=network.crs.code)
-                    )
+                    write_meta(connection, CRS_KEY, network.crs.code)
         except SQLAlchemyError as exc:
             raise store_error(self.engine, exc) from None
         return row
