@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skynet.store import ClipRecord, SightingStore, _row
+from skynet.store import SIGHTING_COLUMNS, ClipRecord, SightingStore, sighting_values
 from trackers.sighting import APPEARANCE_DIM, Evidence, Sighting
 
 
@@ -67,18 +67,17 @@ def sqlite_rate(rows: list[Sighting], batch: int, folder: Path) -> float:
     connection.execute("PRAGMA synchronous=NORMAL")
     began = time.perf_counter()
     for number, start in enumerate(range(0, len(rows), batch)):
-        chunk = [_row(s, f"clip{number}") for s in rows[start : start + batch]]
-        columns = list(chunk[0])
+        chunk = sighting_values(rows[start : start + batch], f"clip{number}")
         sql = (
-            f"INSERT OR IGNORE INTO sightings ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' * len(columns))})"
+            f"INSERT OR IGNORE INTO sightings ({', '.join(SIGHTING_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(SIGHTING_COLUMNS))})"
         )
         with connection:
             connection.execute(
                 "INSERT INTO clips VALUES (?, 'C00000', ?, 'bench', 0, 1, 10, ?, 0)",
                 (f"clip{number}", f"clip{number}", len(chunk)),
             )
-            connection.executemany(sql, [tuple(r[c] for c in columns) for r in chunk])
+            connection.executemany(sql, chunk)
     rate = len(rows) / (time.perf_counter() - began)
     connection.close()
     return rate

@@ -198,7 +198,7 @@ def build_tables(
     paths = KeyedTable.of(cam_keys, np.column_stack([depart, arrive, passed]), n_cameras**2)
     return ViewTables(
         exit_code, entry_code, forward, backward, n_entry, trips, paths, n_cameras,
-        float(getattr(linker.transitions, "horizon_s", 1800.0)),
+        float(linker.transitions.horizon_s),
     )  # fmt: skip
 
 

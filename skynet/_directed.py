@@ -40,6 +40,7 @@ AVOID_PENALTY_S = 100_000.0
 MAX_AVOIDED = 4
 #: Seconds the way round may take beyond the observed gap (timing noise at both views).
 ROUND_SLACK_S = 30.0
+_NONE: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ class DirectedTrips:
         default_factory=dict
     )
     _overlaps: dict[tuple[str, int], frozenset[str]] = field(default_factory=dict)
+    _bounds: dict[tuple[str, int, bool], float] = field(default_factory=dict)
+    _watching_memo: dict[tuple[int, float, float], frozenset[str]] = field(default_factory=dict)
     _facts: dict[tuple[int, int, bool, str, str], _TripFact] = field(default_factory=dict)
     _edge_pace: FloatArray | None = None
     _node_pairs: dict[bool, _NodePairs] = field(default_factory=dict)
@@ -333,7 +336,13 @@ class DirectedTrips:
         return known
 
     def _round(
-        self, own: int, node: int, forward: bool, ends: set[str], skip: set[str], partial_s: float
+        self,
+        own: int,
+        node: int,
+        forward: bool,
+        ends: frozenset[str],
+        skip: set[str],
+        partial_s: float,
     ) -> tuple[float, int]:
         """The quickest way round watched edges to ``node``: its free-flow seconds (with the
         trip's two partial edges) and the cameras it still passes; inf when there is none."""
@@ -385,11 +394,18 @@ class DirectedTrips:
         return self._matrices
 
     def _bound(self, camera_id: str, row: int, *, end: bool) -> float:
-        """Where the camera's view on the edge ends (or starts); the whole edge if unwatched."""
-        for name, start, stop, _ in self._watchers_of(row):
-            if name == camera_id:
-                return stop if end else start
-        return float(self.network.edges.length[row]) if end else 0.0
+        """Where the camera's view on the edge ends (or starts); the whole edge if unwatched
+        (kept: each new pair of views asks it twice)."""
+        key = (camera_id, row, end)
+        bound = self._bounds.get(key)
+        if bound is None:
+            bound = float(self.network.edges.length[row]) if end else 0.0
+            for name, start, stop, _ in self._watchers_of(row):
+                if name == camera_id:
+                    bound = stop if end else start
+                    break
+            self._bounds[key] = bound
+        return bound
 
     def _overlapping(self, camera_id: str, row: int) -> frozenset[str]:
         """Cameras whose view on the edge overlaps this camera's view there (kept)."""
@@ -403,12 +419,18 @@ class DirectedTrips:
             )
         return self._overlaps[key]
 
-    def _watching(self, row: int, after_m: float, before_m: float) -> set[str]:
-        """Online cameras whose view on the edge starts within ``[after_m, before_m)``."""
+    def _watching(self, row: int, after_m: float, before_m: float) -> frozenset[str]:
+        """Online cameras whose view on the edge starts within ``[after_m, before_m)`` (kept:
+        a view's own edge is asked of by every trip to or from it)."""
         online = self._online_on(row)
         if not online:
-            return set()
-        return {name for name, start in online if after_m <= start < before_m}
+            return _NONE
+        key = (row, after_m, before_m)
+        found = self._watching_memo.get(key)
+        if found is None:
+            found = frozenset(name for name, start in online if after_m <= start < before_m)
+            self._watching_memo[key] = found
+        return found
 
     def _online_on(self, row: int) -> list[tuple[str, float]]:
         """(camera, view start) of the online cameras watching the edge (kept: most edges a

@@ -9,7 +9,9 @@ edges collapse to the quickest one, as a driver would take.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -73,6 +75,50 @@ class RoadMatrix:
         return csr_matrix((data, indices, indptr), shape=(total, total))
 
 
+#: Virtual edges the kept graph of :func:`_sourced` has room for (one camera's anchors).
+_SPARE: Final = 256
+
+
+@dataclass(eq=False)
+class _Spare:
+    """A matrix's CSR arrays in scipy's own index type with room for virtual edges: one
+    camera's search then copies no array of the whole graph (that took as long as
+    the search)."""
+
+    data: FloatArray
+    indices: NDArray[np.int32]
+    indptr: NDArray[np.int32]
+
+
+_SPARES: weakref.WeakKeyDictionary[RoadMatrix, _Spare] = weakref.WeakKeyDictionary()
+
+
+def _sourced(matrix: RoadMatrix, anchors: list[IntArray]) -> csr_matrix:
+    """:meth:`RoadMatrix.with_sources` for a search run at once: the virtual edges are
+    written into kept arrays (the graph is valid until the next call), where they fit."""
+    counts = np.array([a.size for a in anchors], dtype=np.intp)
+    extra = int(counts.sum())
+    nnz = matrix.indices.size
+    if extra > _SPARE or nnz + extra + matrix.size + len(anchors) >= np.iinfo(np.int32).max:
+        return matrix.with_sources(anchors)
+    spare = _SPARES.get(matrix)
+    if spare is None:
+        spare = _SPARES[matrix] = _Spare(
+            np.concatenate([matrix.time, np.zeros(_SPARE)]),
+            np.concatenate([matrix.indices, np.zeros(_SPARE, dtype=np.intp)]).astype(np.int32),
+            matrix.indptr.astype(np.int32),
+        )
+    if extra:
+        spare.indices[nnz : nnz + extra] = np.concatenate(anchors)
+    indptr = np.empty(matrix.size + len(anchors) + 1, dtype=np.int32)
+    indptr[: matrix.size + 1] = spare.indptr
+    indptr[matrix.size + 1 :] = nnz + np.cumsum(counts)
+    total = matrix.size + len(anchors)
+    return csr_matrix(
+        (spare.data[: nnz + extra], spare.indices[: nnz + extra], indptr), shape=(total, total)
+    )
+
+
 @dataclass(frozen=True, eq=False)
 class ChunkTree:
     """Shortest-path trees of a chunk: free-flow time, tree length, predecessor."""
@@ -84,7 +130,7 @@ class ChunkTree:
 
 def search(matrix: RoadMatrix, anchors: list[IntArray], horizon_s: float) -> ChunkTree:
     """Bounded Dijkstra from each anchor list at once, with tree lengths."""
-    graph = matrix.with_sources(anchors)
+    graph = _sourced(matrix, anchors)
     k = len(anchors)
     sources = matrix.size + np.arange(k)
     time, pred = dijkstra(

@@ -280,21 +280,27 @@ class PairPaths:
 
 
 def speed_range(classes: NDArray[np.str_]) -> tuple[FloatArray, FloatArray]:
-    """Bottom and top plausible speed per class (unknown names count as ``vehicle``)."""
-    names, which = np.unique(classes, return_inverse=True)
-    table = np.array(
-        [SPEED_RANGE_MPS.get(str(n), SPEED_RANGE_MPS["vehicle"]) for n in names.tolist()],
-        dtype=np.float64,
-    ).reshape(-1, 2)
-    return table[which.reshape(-1), 0], table[which.reshape(-1), 1]
+    """Bottom and top plausible speed per class (unknown names count as ``vehicle``).
+
+    One comparison per known class over the whole array: a step scores thousands of
+    pairs, and sorting their class names (``np.unique``) cost more than the rest.
+    """
+    flat = np.asarray(classes).reshape(-1)
+    vehicle = SPEED_RANGE_MPS["vehicle"]
+    low, high = np.full(flat.shape, vehicle[0]), np.full(flat.shape, vehicle[1])
+    for name, (bottom, top) in SPEED_RANGE_MPS.items():
+        if name != "vehicle":
+            hit = flat == name
+            low[hit], high[hit] = bottom, top
+    return low, high
 
 
 def candidate_window(
     t_out: float, vehicle_class: str, free_flow_s: FloatArray, distance_m: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
     """Earliest and latest ``t_in`` of a later sighting at each reachable camera."""
-    _, top = speed_range(np.array([vehicle_class], dtype=str))
-    earliest = t_out + distance_m / top[0] - GAP_SLACK_S
+    top = SPEED_RANGE_MPS.get(vehicle_class, SPEED_RANGE_MPS["vehicle"])[1]
+    earliest = t_out + distance_m / top - GAP_SLACK_S
     latest = t_out + free_flow_s * MAX_SLOWDOWN + WINDOW_PAD_S
     return earliest, latest
 

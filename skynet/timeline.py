@@ -102,6 +102,11 @@ class ReachLike(Protocol):
 class Transitions(Protocol):
     """What the timeline needs of :class:`skynet.transitions.TransitionModel`."""
 
+    @property
+    def horizon_s(self) -> float:
+        """Free-flow seconds the model looks ahead: the candidate rings are shares of it."""
+        ...
+
     def reachable(self, camera_id: str) -> ReachLike: ...
     def reachable_among(self, camera_id: str, rows: NDArray[np.intp]) -> Reach:
         """:meth:`reachable` kept to the cameras at registry ``rows`` (same trips, same
@@ -574,7 +579,7 @@ class Linker:
         return self._trips
 
     def _horizon_s(self) -> float:
-        return float(getattr(self.transitions, "horizon_s", 1800.0))
+        return float(self.transitions.horizon_s)
 
     @staticmethod
     def _limit_s(farthest_s: float) -> float:

@@ -330,6 +330,8 @@ class _Unanchored:
 class _OffRoad:
     """Transitions of a road network no camera is attached to."""
 
+    horizon_s = 1800.0
+
     def reachable(self, camera_id: str) -> _Unanchored:
         return _Unanchored(camera_id)
 
