@@ -43,7 +43,9 @@ import numpy as np
 from camera_registry import CameraRegistry
 from skynet import _association_calibration as calibration
 from skynet._association_batch import BatchSightings
+from skynet._association_pace import sighting_pace
 from skynet.associate import (
+    SHORTLIST,
     Association,
     CandidateLinks,
     assign,
@@ -51,6 +53,7 @@ from skynet.associate import (
     batch_links,
     in_time_order,
     overlap_links,
+    paces_of,
     score_candidates,
     track_labels,
 )
@@ -59,6 +62,7 @@ from skynet.linking import LINK_MODELS
 from skynet.roads.network import RoadNetwork
 from skynet.synthetic.scenario import Scenario, ScenarioSpec, build_scenario
 from skynet.synthetic.sightings import SimulatedSightings, simulate_sightings
+from skynet.timeline import SHORTLIST as LINKER_SHORTLIST
 from skynet.timeline import Linker, SightingPool
 from skynet.transitions import TransitionModel
 from trackers.sighting import Sighting
@@ -79,6 +83,13 @@ def main() -> None:
         choices=("batch", "linker"),
         default="batch",
         help="score in bulk (skynet associate's) or sighting by sighting through the linker",
+    )
+    parser.add_argument(
+        "--shortlist",
+        type=int,
+        default=SHORTLIST,
+        help=f"candidates a ring the bulk scorer measures (default {SHORTLIST}; the "
+        f"linker's {LINKER_SHORTLIST} gives the linker's links)",
     )
     parser.add_argument("--growth", action="store_true", help="also time a quarter and a half")
     parser.add_argument(
@@ -140,6 +151,7 @@ def main() -> None:
         runs.append((part, None, np.array([truth_of[s.id] for s in part])))
     rows = []
     result: Association | None = None
+    result_pace = np.empty(0)
     whole = runs[-1]
     for n in args.tile:
         hour = in_time_order(sightings)
@@ -156,7 +168,10 @@ def main() -> None:
                         model=LINK_MODELS[args.light])  # fmt: skip
         start, cpu = time.perf_counter(), _cpu_s()
         key = _digest(part) if part is not None else _digest_batch(batch)
-        kept = args.out / f"links-{args.scorer}-{key}.npz"
+        wide = (
+            "" if args.scorer == "linker" or args.shortlist == LINKER_SHORTLIST else args.shortlist
+        )
+        kept = args.out / f"links-{args.scorer}{wide}-{key}.npz"
         if args.keep_links and kept.exists():
             with np.load(kept) as saved:
                 links = CandidateLinks(saved["early"], saved["late"], saved["probability"])
@@ -167,7 +182,7 @@ def main() -> None:
             )
         else:
             batch = batch if batch is not None else BatchSightings.of(linker, part or [])
-            links = batch_links(linker, batch, workers=args.workers)
+            links = batch_links(linker, batch, workers=args.workers, shortlist=args.shortlist)
         if args.keep_links:
             args.out.mkdir(parents=True, exist_ok=True)
             np.savez(kept, early=links.early, late=links.late, probability=links.probability)
@@ -179,15 +194,18 @@ def main() -> None:
             vectors = np.stack([s.appearance for s in part]).astype(np.float32)
             classes = np.array([s.vehicle_class for s in part], dtype=str)
             cameras = np.array([s.camera_id for s in part], dtype=str)
+            pace = paces_of(linker, part)
         else:
-            assert batch is not None
+            assert batch is not None and batch.speed_mps is not None
             t_in, t_out = batch.arrays.t_in, batch.arrays.t_out
             vectors, classes = batch.arrays.appearance, batch.arrays.classes
             cameras = batch.arrays.camera_ids
+            pace = sighting_pace(network, classes, batch.speed_mps, batch.exit_edge,
+                                 batch.entry_edge)  # fmt: skip
         restitch = None if args.no_restitch else vectors
         track, into = assign_tracks(
             t_in, t_out, links, recalibrate=day, appearance=restitch, classes=classes,
-            cameras=cameras,
+            cameras=cameras, pace=pace,
         )  # fmt: skip
         assigned = time.perf_counter()
         row = _report(track, t_in, truth, len(links), assigned - start)
@@ -201,12 +219,14 @@ def main() -> None:
         print(json.dumps(row), flush=True)
         if part is not None:
             result = Association(part, track, into, len(links), links)
+            result_pace = pace
             if args.causes:
                 _print_causes(result, truth_of)
     _print(rows)
     if args.fit_calibration and result is not None and result.links is not None:
         print("CALIBRATION =", _fit_calibration(result, truth_of))
-        print("TRACK_CALIBRATION =", _fit_track_calibration(result, truth_of))
+        print("PACE_SPREAD =", _fit_pace_spread(result_pace, result, truth_of))
+        print("TRACK_CALIBRATION =", _fit_track_calibration(result, result_pace, truth_of))
     if result is not None and result.links is not None:
         for tiles in args.assign_tiles:
             rows.append(_time_assignment(result.links, len(result.sightings), tiles))
@@ -279,8 +299,28 @@ def _fit_calibration(result: Association, truth_of: dict[str, int]) -> tuple[flo
     return calibration.fit(links.probability, links.early, links.late, gap, truth.size, right)
 
 
+def _fit_pace_spread(
+    pace: np.ndarray, result: Association, truth_of: dict[str, int]
+) -> tuple[float, float]:
+    """The spread of a log pace read within a vehicle (about its vehicle's mean, corrected
+    for the mean's own share) and of the vehicles' means, from this world's truth."""
+    truth = np.array([truth_of[s.id] for s in result.sightings])
+    known = np.isfinite(pace)
+    vehicle = np.unique(truth[known], return_inverse=True)[1].reshape(-1)
+    count = np.bincount(vehicle).astype(np.float64)
+    mean = np.bincount(vehicle, pace[known]) / count
+    residual = pace[known] - mean[vehicle]
+    several = count[vehicle] > 1
+    dof = float(np.sum(1.0 - 1.0 / count[vehicle][several]))
+    within = float(np.sqrt(np.sum(residual[several] ** 2) / dof))
+    between = float(
+        np.sqrt(max(np.var(mean[count > 1]) - within**2 * np.mean(1.0 / count[count > 1]), 0.0))
+    )
+    return round(within, 3), round(between, 3)
+
+
 def _fit_track_calibration(
-    result: Association, truth_of: dict[str, int]
+    result: Association, pace: np.ndarray, truth_of: dict[str, int]
 ) -> tuple[tuple[float, ...], ...]:
     """Restitching weights from this world's truth, round by round: each round's fitted on
     the tracks that the module's recalibration and the rounds before it give."""
@@ -301,13 +341,14 @@ def _fit_track_calibration(
     for _ in calibration.TRACK_CALIBRATION:
         track = track_labels(assign(n, CandidateLinks(links.early, links.late, p)))
         x = calibration.track_features(
-            links.probability, links.early, links.late, gap, white, t_in, track, kind, camera
-        )
+            links.probability, links.early, links.late, gap, white, t_in, track, kind, camera,
+            pace,
+        )  # fmt: skip
         weights = calibration.fit_columns(x, right, l2=1e-3)
         rounds.append(weights)
         p = calibration.restitched(
             links.probability, links.early, links.late, gap, white, t_in, track, kind, camera,
-            weights,
+            pace, weights,
         )  # fmt: skip
     return tuple(rounds)
 

@@ -83,6 +83,9 @@ class BatchSightings:
     entry_edge: NDArray[np.str_]
     model: IntArray
     models: tuple[LinkModel, ...]
+    #: Each row's measured speed (NaN: none); the scorer does not read it, the
+    #: association's pace does.
+    speed_mps: FloatArray | None = None
 
     def __len__(self) -> int:
         return len(self.arrays)
@@ -101,6 +104,7 @@ class BatchSightings:
             np.array([s.entry_edge or "" for s in ordered], dtype=str),
             np.array([index[id(m)] for m in chosen], dtype=np.intp),
             models,
+            np.array([np.nan if s.speed_mps is None else s.speed_mps for s in ordered]),
         )
 
     def repeated(self, copies: int, stride_s: float) -> tuple[BatchSightings, IntArray]:
@@ -127,6 +131,7 @@ class BatchSightings:
             tile(self.entry_edge, copies)[order],
             tile(self.model, copies)[order],
             self.models,
+            None if self.speed_mps is None else tile(self.speed_mps, copies)[order],
         )
         return batch, order.astype(np.intp)
 
@@ -177,10 +182,20 @@ class _Context:
     weights: FloatArray  # (models, 7)
     gap: FloatArray  # (models, 2): mu, sigma
     ring_counts: tuple[tuple[IntArray, ...], tuple[IntArray, ...]]  # per direction, ring
+    #: Candidates per sighting and ring scored by the link model (the best by rough score).
+    shortlist: int = SHORTLIST
 
 
-def context(linker: Linker, batch: BatchSightings) -> _Context:
-    """The tables and sorted orders of ``batch`` (the roads measured through ``linker``)."""
+def context(linker: Linker, batch: BatchSightings, *, shortlist: int = SHORTLIST) -> _Context:
+    """The tables and sorted orders of ``batch`` (the roads measured through ``linker``).
+
+    ``shortlist``: the linker's :data:`~skynet.timeline.SHORTLIST` gives the linker's
+    own links; the association asks for more (at city density the rough score, blind to
+    direction and cameras passed, ranks a vehicle's true next sighting below a hundred
+    look-alikes in the window now and then).
+    """
+    if shortlist < 1:
+        raise ValueError(f"shortlist must be at least 1, not {shortlist}")
     a = batch.arrays
     tables = build_tables(linker, batch.camera, a.camera_ids, batch.exit_edge, batch.entry_edge)
     vehicle = SPEED_RANGE_MPS["vehicle"]
@@ -202,7 +217,7 @@ def context(linker: Linker, batch: BatchSightings) -> _Context:
         np.unique(a.classes, return_inverse=True)[1].reshape(-1).astype(np.intp),
         np.array([m.weights for m in batch.models], dtype=np.float64).reshape(-1, 7),
         np.array([(m.gap_mu, m.gap_sigma) for m in batch.models]).reshape(-1, 2),
-        (rings(tables.forward), rings(tables.backward)),
+        (rings(tables.forward), rings(tables.backward)), shortlist,
     )  # fmt: skip
 
 
@@ -270,9 +285,10 @@ def _shell(
 
     The linker ranks all the ring's candidates again, an inner ring's measured
     ones first; those are kept here as they are, so of the rest only the
-    :data:`SHORTLIST` best are new, and they are the best of the cameras new to
-    this ring (its shell) and of the inner rings' runners-up (``runners``: the
-    next :data:`SHORTLIST` for each ring still to come), so the pairs of the
+    shortlist's best are new (``ctx.shortlist``, the linker's :data:`SHORTLIST` by
+    default), and they are the best of the cameras new to this ring (its shell) and of
+    the inner rings' runners-up (``runners``: the next shortlist for each ring still to
+    come), so the pairs of the
     inner cameras are never searched again.
     """
     tables, batch = ctx.tables, ctx.batch
@@ -303,7 +319,8 @@ def _shell(
     total = np.r_[0, np.cumsum(hi - lo)]
     per_owner = total[slot_start[1:]] - total[slot_start[:-1]]
     pieces = [runners]
-    keep = SHORTLIST * (len(RING_SHARES) - ring)  # this ring's and each outer ring's
+    shortlist = ctx.shortlist
+    keep = shortlist * (len(RING_SHARES) - ring)  # this ring's and each outer ring's
     for first, last in pairwise(_batches(per_owner, PAIR_BUDGET)):
         s_lo, s_hi = int(slot_start[first]), int(slot_start[last])
         pair_slot = np.repeat(np.arange(s_lo, s_hi), hi[s_lo:s_hi] - lo[s_lo:s_hi])
@@ -321,7 +338,7 @@ def _shell(
         )  # fmt: skip
     merged = _Kept.concat(pieces)
     rank = _rank(np.searchsorted(owners, merged.owner), merged.rough)
-    return merged.take(rank < SHORTLIST), merged.take((rank >= SHORTLIST) & (rank < keep))
+    return merged.take(rank < shortlist), merged.take((rank >= shortlist) & (rank < keep))
 
 
 def _rank(at: IntArray, rough: FloatArray) -> IntArray:

@@ -33,6 +33,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import minimize
 
+from skynet._association_pace import pace_evidence
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
 
@@ -42,14 +44,14 @@ GAP_SCALE_S: Final = 30.0
 RIVAL_FROM: Final = 0.1
 #: Weights of :func:`features`' columns, fitted by ``python benchmarks/bench_associate.py
 #: --seed 7 --fit-calibration`` (day, county: 220 cameras, 4,000 vehicles, one hour).
-CALIBRATION: Final = (1.3901, 1.0894, -0.4424, -0.8777, -1.2385, 2.2854)
+CALIBRATION: Final = (1.4193, 1.1073, -0.435, -0.8555, -1.0832, 2.2099)
 #: Weights of :func:`track_features`' columns, one tuple per round of restitching, fitted
 #: by the same command (each on the tracks of the round before).
 TRACK_CALIBRATION: Final = (
-    (1.3118, 0.3277, -0.252, -0.9451, -1.3138, 0.5198, 0.2448, 2.0233, 0.9896, -0.8819, 1.0803,
-     -0.0227, -0.1447),
-    (1.3022, 0.2018, -0.1986, -0.9054, -1.2764, -3.0188, -0.6613, 2.7147, 2.1662, -2.0371, 4.4008,
-     -0.0458, -0.2343),
+    (1.3441, 0.3815, -0.2673, -0.9131, -1.1482, 0.4595, 0.2505, 2.1473, 0.8563, -0.6416, 1.1823,
+     0.0865, -0.139, 0.1253),
+    (1.3375, 0.2778, -0.2082, -0.8641, -1.093, -1.5099, -0.5864, 2.4699, 2.4033, -2.0615, 2.9971,
+     0.0113, -0.2133, 0.3048),
 )  # fmt: skip
 #: Links whose track appearance is taken at once (bounds the memory of a million).
 BLOCK: Final = 65_536
@@ -134,6 +136,7 @@ def track_features(
     track: IntArray,
     kind: IntArray,
     camera: IntArray,
+    pace: FloatArray,
 ) -> FloatArray:
     """:func:`features`, then: the two ends' whitened appearance product, the product of
     the early end's track up to it and the late end's from it on (``c``), ``c × m``,
@@ -142,7 +145,9 @@ def track_features(
     known; 1 where a half knows none), and the log share of the early end's camera's
     sightings that end a track and of the late end's that start one (``camera``: each
     row's camera code): where vehicles leave or enter the network a track's end is
-    no sign of a missed link."""
+    no sign of a missed link; last, how alike the two halves' paces are
+    (:func:`~skynet._association_pace.pace_evidence`; ``pace``: each row's log pace,
+    NaN where unknown)."""
     n = int(t_in.shape[0])
     base = features(probability, early, late, gap_s, n)
     order = np.lexsort((t_in, track))
@@ -168,9 +173,10 @@ def track_features(
         classes[a : a + BLOCK] = _halves(votes, position, first, end, e, lt, 1.0)
     fewer = np.log(np.minimum(position[early] + 1 - first[early], end[late] - position[late]))
     ends, starts = _end_shares(track[order], camera[order])
+    paces = pace_evidence(pace, order, position, first, end, early, late)
     return np.column_stack(
         [base, single, joined, joined * fewer, fewer, classes,
-         np.log(ends[camera[early]]), np.log(starts[camera[late]])]
+         np.log(ends[camera[early]]), np.log(starts[camera[late]]), paces]
     )  # fmt: skip
 
 
@@ -213,13 +219,14 @@ def restitched(
     track: IntArray,
     kind: IntArray,
     camera: IntArray,
+    pace: FloatArray,
     weights: tuple[float, ...],
 ) -> FloatArray:
     """Each link's probability of being right given the tracks of a first assignment
     (:func:`track_features`; 0 stays 0)."""
     if probability.size == 0:
         return probability.copy()
-    x = track_features(probability, early, late, gap_s, white, t_in, track, kind, camera)
+    x = track_features(probability, early, late, gap_s, white, t_in, track, kind, camera, pace)
     out = 1.0 / (1.0 + np.exp(-(x @ np.asarray(weights, dtype=np.float64))))
     return np.asarray(np.where(probability > 0.0, out, 0.0), dtype=np.float64)
 

@@ -229,7 +229,9 @@ def test_tracks_recover_the_vehicles(city: City) -> None:
     np.testing.assert_array_equal(again.track, result.track)
     # scoring and assignment apart give the same tracks; the links are kept as scored
     assert result.links is not None and len(result.links) == result.candidates
-    apart = association.associate_links(result.sightings, result.links)
+    pace = association.paces_of(linker, result.sightings)
+    assert np.isfinite(pace).mean() > 0.8  # most sightings have a speed and a class
+    apart = association.associate_links(result.sightings, result.links, pace=pace)
     np.testing.assert_array_equal(apart.track, result.track)
     # each track's links carry their probability; a track's first sighting has none
     for rows in result.tracks():

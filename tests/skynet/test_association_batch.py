@@ -18,7 +18,7 @@ from skynet.associate import (
 )
 from skynet.identity import id_scores
 from skynet.linking import LINK_MODELS, SightingArrays, rough_scores
-from skynet.timeline import Linker, SightingPool
+from skynet.timeline import SHORTLIST, Linker, SightingPool
 from tests.skynet.test_associate import City, city  # noqa: F401  (the module's fixture)
 
 
@@ -27,7 +27,7 @@ def test_bulk_scores_are_the_linkers(city: City) -> None:  # noqa: F811
     part = in_time_order(city.simulated.sightings)
     linker = Linker(city.transitions, city.network, city.registry, SightingPool(part),
                     model=LINK_MODELS["day"])  # fmt: skip
-    bulk = candidate_links(linker, part, workers=2)
+    bulk = candidate_links(linker, part, workers=2, shortlist=SHORTLIST)  # the linker's
     one_by_one = CandidateLinks.concat(
         [score_candidates(linker, part, workers=1), overlap_links(linker, part)]
     )
@@ -129,13 +129,15 @@ def test_track_features_judge_a_link_by_the_halves_it_joins() -> None:
     late = np.array([3, 4], dtype=np.intp)
     kind = np.array([0, 0, -1, 0, 1, 1, 1, -1], dtype=np.intp)
     one = np.zeros(8, dtype=np.intp)  # all at one camera
+    pace = np.array([0.1, 0.1, 0.12, 0.08, -0.2, -0.2, np.nan, -0.18])  # two drivers' paces
     x = calibration.track_features(np.array([0.8, 0.8]), early, late, np.array([5.0, 5.0]),
-                                   white, t_in, track, kind, one)  # fmt: skip
+                                   white, t_in, track, kind, one, pace)  # fmt: skip
     joined = x[:, 7]
     assert joined[0] > 0.8 and abs(joined[1]) < 0.3
     assert x[:, 9].tolist() == pytest.approx(np.log([1.0, 4.0]).tolist())  # the fewer half
     assert x[:, 10].tolist() == pytest.approx([1.0, 0.0])  # classes: alike, unlike
     # one camera: of its 8 sightings 2 end a track and 2 start one, (2 + 1) / (8 + 2)
     assert x[:, 11].tolist() == pytest.approx([np.log(0.3)] * 2)
+    assert x[0, 13] > 0.0 > x[1, 13]  # paces: alike, unlike
     codes = calibration.class_codes(np.array(["van", "vehicle", "car", "van"]))
     assert codes.tolist() == [1, -1, 0, 1]
