@@ -40,6 +40,10 @@ AVOID_PENALTY_S = 100_000.0
 MAX_AVOIDED = 4
 #: Seconds the way round may take beyond the observed gap (timing noise at both views).
 ROUND_SLACK_S = 30.0
+#: Free-flow seconds of a sighting's first directed search (trips to its candidates lie
+#: within two minutes or so; a window's limit is several times that): a trip it reaches
+#: is the same on a farther search, so only those it does not reach ask for one.
+NEAR_S = 180.0
 _NONE: frozenset[str] = frozenset()
 
 
@@ -114,16 +118,40 @@ class DirectedTrips:
         """
         times = np.full(len(others), np.nan)
         passed = np.full(len(others), np.nan)
-        labels = edge_rows_by_label(self.network)
         own = self._own_edge(sighting, forward)
         if own is None:
             return times, passed
-        reach, _ = self._search(own, forward, limit_s)
         shares = _class_share(sighting, others)
         if self._recent_of != (sighting.id, forward):  # a sighting's rings ask again
             self._recent_of, self._recent = (sighting.id, forward), {}
+        # the near search first: a trip it reaches is the same on any farther one
+        rest = list(range(len(others)))
+        for limit in dict.fromkeys((min(limit_s, NEAR_S), limit_s)):
+            if not rest:
+                break
+            reach, _ = self._search(own, forward, limit)
+            rest = self._fill(sighting, others, rest, own, forward, reach, shares, times, passed)
+        return times / shares, passed
+
+    def _fill(
+        self,
+        sighting: Sighting,
+        others: list[Sighting],
+        rest: list[int],
+        own: int,
+        forward: bool,
+        reach: FloatArray,
+        shares: FloatArray,
+        times: FloatArray,
+        passed: FloatArray,
+    ) -> list[int]:
+        """:meth:`trips` of ``others[i]`` for ``i`` in ``rest`` on one search, in place; the
+        rows it does not reach (a farther search may)."""
+        labels = edge_rows_by_label(self.network)
         recent = self._recent
-        for i, other in enumerate(others):
+        beyond = []
+        for i in rest:
+            other = others[i]
             known = recent.get(other.id)
             if known is not None:
                 times[i], passed[i] = known
@@ -134,7 +162,8 @@ class DirectedTrips:
             early, late = (sighting, other) if forward else (other, sighting)
             fact = self._trip_fact(own, theirs, forward, early.camera_id, late.camera_id, reach)
             if fact is None or (fact.node >= 0 and not math.isfinite(reach[fact.node])):
-                continue  # beyond this search's limit (the fact was found farther)
+                beyond.append(i)  # beyond this search's limit (the fact was found farther)
+                continue
             times[i] = fact.seconds
             passed[i] = fact.passed
             # could it have gone round the cameras it passed in the time it took?
@@ -142,7 +171,7 @@ class DirectedTrips:
             if fact.passed > 0 and fact.round_s / shares[i] <= gap + ROUND_SLACK_S:
                 passed[i] = min(fact.passed, fact.round_passed)
             recent[other.id] = (times[i], passed[i])  # found: the same at any farther limit
-        return times / shares, passed
+        return beyond
 
     def _trip_fact(
         self, own: int, theirs: int, forward: bool, early_id: str, late_id: str, reach: FloatArray
@@ -197,10 +226,14 @@ class DirectedTrips:
         own = self._own_edge(sighting, forward)
         if own is None:
             return out
-        reach, _ = self._search(own, forward, limit_s)
         rows = self.attachment.camera_rows(camera_ids.tolist())
-        found = rows >= 0
-        out[found] = self._nearest(reach, rows[found], forward)
+        found = np.flatnonzero(rows >= 0)
+        for limit in dict.fromkeys((min(limit_s, NEAR_S), limit_s)):  # near search first
+            reach, _ = self._search(own, forward, limit)
+            out[found] = self._nearest(reach, rows[found], forward)
+            found = found[~np.isfinite(out[found])]  # the rest: beyond it, or unreached
+            if found.size == 0:
+                break
         out[~np.isfinite(out)] = np.nan
         share = float(_class_share(sighting, [sighting])[0])
         return np.asarray(out / share, dtype=np.float64)

@@ -354,7 +354,7 @@ class Linker:
         mine = att.pairs_of(camera_id)
         if mine.size == 0:
             return flow, dist
-        edge_speed = self.network.edges.length / np.maximum(self.network.edges.travel_time, 1e-6)
+        lengths, times = self.network.edges.length, self.network.edges.travel_time
         column = {str(c): i for i, c in enumerate(to_ids.tolist())}
         flow, dist = flow.copy(), dist.copy()
         me = att.camera[mine[0]]
@@ -376,7 +376,7 @@ class Linker:
                 if name not in column:
                     continue
                 i = column[name]
-                seconds = gap / edge_speed[edge]
+                seconds = gap / (lengths[edge] / np.maximum(times[edge], 1e-6))
                 if seconds >= flow[i]:
                     continue
                 flow[i], dist[i] = seconds, gap

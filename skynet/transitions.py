@@ -43,6 +43,9 @@ FORMAT: Final = "skynet-transitions/1"
 TREE_CACHE: Final = 64
 #: Cameras whose reach an on-demand model keeps.
 REACH_CACHE: Final = 4096
+#: Free-flow seconds of a camera's first search when linking asks for a few cameras
+#: (``reachable_among``): those a vehicle reaches unseen lie within a minute or so.
+NEAR_S: Final = 120.0
 
 IntArray = NDArray[np.intp]
 FloatArray = NDArray[np.float64]
@@ -100,6 +103,9 @@ class TransitionModel:
         self._trees: OrderedDict[int, NDArray[np.int32]] = OrderedDict()
         self._computed: OrderedDict[int, Part] = OrderedDict()
         self._searched: OrderedDict[int, tuple[FloatArray, FloatArray, NDArray[np.int32]]] = (
+            OrderedDict()
+        )
+        self._near: OrderedDict[int, tuple[FloatArray, FloatArray, NDArray[np.int32]]] = (
             OrderedDict()
         )
 
@@ -243,8 +249,24 @@ class TransitionModel:
     def _arrivals(self, source: int, targets: IntArray) -> Arrivals:
         """Target rows, seconds, metres and arrival edges of the quickest trips from one
         camera to each of ``targets`` it reaches, nearest first: :meth:`_part`'s rule (the
-        first pair on a tie, by tail node then pair row) on those targets' pairs alone."""
-        time, length, _ = self._tree_search(source)
+        first pair on a tie, by tail node then pair row) on those targets' pairs alone.
+
+        Asked first of a search bounded at :data:`NEAR_S` (a few hundred nodes where the
+        horizon's reaches thousands): the answer stands when every target is reached on
+        it sooner than the bound, for a trip to any of their pairs not reached would be
+        longer; else the search over the whole horizon answers."""
+        if self.horizon_s > NEAR_S and source not in self._searched:
+            near = self._arrivals_on(self._near_search(source), source, targets)
+            asked = targets[targets != source]
+            if near[0].size == asked.size and (near[1] < NEAR_S).all():
+                return near
+        return self._arrivals_on(self._tree_search(source), source, targets)
+
+    def _arrivals_on(
+        self, tree: tuple[FloatArray, FloatArray, NDArray[np.int32]], source: int, targets: IntArray
+    ) -> Arrivals:
+        """:meth:`_arrivals` on one search (``targets`` distinct)."""
+        time, length, _ = tree
         edges, horizon = self.network.edges, self.horizon_s
         order, bounds = self._pairs_by_camera
         pairs = order[ranges(bounds[targets], bounds[targets + 1])]
@@ -284,6 +306,28 @@ class TransitionModel:
         self._keep_tree(source, tree.predecessor[0])
         return found
 
+    def _near_search(self, source: int) -> tuple[FloatArray, FloatArray, NDArray[np.int32]]:
+        """One camera's search bounded at :data:`NEAR_S` (kept like :meth:`_tree_search`'s;
+        within the bound its times, tree lengths and predecessors are that search's)."""
+        if source in self._near:
+            self._near.move_to_end(source)
+            return self._near[source]
+        tree = search(self._search.matrix, [self._search.anchors[source]], NEAR_S)
+        found = (tree.time[0], tree.length[0], tree.predecessor[0])
+        self._near[source] = found
+        if len(self._near) > TREE_CACHE:
+            self._near.popitem(last=False)
+        return found
+
+    def _predecessors(self, source: int, arrive: IntArray) -> NDArray[np.int32]:
+        """A tree of the camera holding every arrival edge's tail: its near search where
+        that reaches them all, else its whole tree."""
+        near = self._near.get(source)
+        tails = self.network.edges.u[arrive]
+        if near is not None and source not in self._trees and np.isfinite(near[0][tails]).all():
+            return near[2]
+        return self._tree(source)
+
     def path_edges(self, camera_id: str, to_id: str) -> IntArray:
         """Edge rows of the free-flow path from A's view to B's view (B's edge last).
 
@@ -314,7 +358,7 @@ class TransitionModel:
                 self._transition(camera_id, to_id)
             msg = f"a camera of {to_ids!r} is not reachable from {camera_id!r}"
             raise NotFoundError(msg)  # not reached: _transition says which
-        pred = self._tree(source)
+        pred = self._predecessors(source, arrive)
         size = len(self.network.nodes)
         child = self.network.edges.u[arrive].astype(np.intp)
         parent = pred[child].astype(np.intp)
