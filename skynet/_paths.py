@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Final
@@ -26,6 +27,7 @@ from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from skynet._ranges import groups, ranges
 from skynet.errors import BadInputError
 from skynet.roads.cameras import CameraAttachment
 from skynet.roads.network import RoadNetwork
@@ -182,18 +184,23 @@ def _penalised(
     corridor: _Corridor, k: int, *, penalty: float = 1.4, attempts: int = 3
 ) -> list[tuple[IntArray, float]]:
     """Diverse quickest paths: after each, the edges it used cost ``penalty`` times more."""
-    size = corridor.sink + 1
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(corridor.u, minlength=size))])
+    # the corridor's own nodes, numbered in the network's order (the same graph and
+    # edge order, so the same search, on arrays of its size rather than the city's)
+    own, local = np.unique(np.concatenate([corridor.u, corridor.v]), return_inverse=True)
+    u, v = local[: corridor.u.size], local[corridor.u.size :].astype(np.int32)
+    source, sink = (int(i) for i in np.searchsorted(own, [corridor.source, corridor.sink]))
+    size = own.size
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(u, minlength=size))]).astype(np.int32)
     weight = corridor.weight.copy()
-    pair = corridor.u.astype(np.int64) * size + corridor.v
+    pair = u.astype(np.int64) * size + v
     seen: set[bytes] = set()
     out: list[tuple[IntArray, float]] = []
     for _ in range(k * attempts):
-        matrix = csr_matrix((weight, corridor.v, indptr), shape=(size, size))
-        _, predecessors = dijkstra(matrix, indices=corridor.source, return_predecessors=True)
-        if predecessors[corridor.sink] < 0:
+        matrix = csr_matrix((weight, v, indptr), shape=(size, size))
+        _, predecessors = dijkstra(matrix, indices=source, return_predecessors=True)
+        if predecessors[sink] < 0:
             break
-        nodes = _walk(predecessors, corridor.source, corridor.sink)
+        nodes = _walk(predecessors, source, sink)
         used = np.searchsorted(pair, nodes[:-1].astype(np.int64) * size + nodes[1:])
         weight[used] *= penalty
         key = used.tobytes()
@@ -249,7 +256,7 @@ def _corridor(
         return None
     if not np.isfinite(budget_s):  # unbounded search: keep the near-quickest corridor only
         budget_s = quickest * 1.5 + 1e-6
-    keep = np.flatnonzero(forward[edges.u] + cost + backward[edges.v] <= budget_s)
+    keep = _within(network, forward, backward, cost, budget_s)
     size = len(network.nodes)
     source, sink = size, size + 1
     u = np.concatenate([edges.u[keep], np.full(start.edges.size, source), edges.u[end.edges]])
@@ -270,6 +277,34 @@ def _corridor(
         sink,
         budget_s,
     )
+
+
+def _within(
+    network: RoadNetwork, forward: FloatArray, backward: FloatArray, cost: FloatArray, budget: float
+) -> IntArray:
+    """Edge rows (ascending) on some path within the budget: read from the edges leaving
+    the nodes the forward search reached where those are few (a leg's corridor is a few
+    hundred of a city's 100,000 edges), else over every edge."""
+    edges = network.edges
+    reached = np.flatnonzero(np.isfinite(forward))
+    if reached.size * 8 > forward.size:
+        return np.flatnonzero(forward[edges.u] + cost + backward[edges.v] <= budget)
+    order, bounds = _leaving(network)
+    rows = order[ranges(bounds[reached], bounds[reached + 1])]
+    rows = rows[forward[edges.u[rows]] + cost[rows] + backward[edges.v[rows]] <= budget]
+    return np.sort(rows)
+
+
+_LEAVING: weakref.WeakKeyDictionary[RoadNetwork, tuple[IntArray, IntArray]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _leaving(network: RoadNetwork) -> tuple[IntArray, IntArray]:
+    """Edge rows grouped by tail node (kept per network)."""
+    if network not in _LEAVING:
+        _LEAVING[network] = groups(network.edges.u, len(network.nodes))
+    return _LEAVING[network]
 
 
 def road_matrices(
@@ -300,7 +335,7 @@ def _bounded(
     """Least cost from any of ``nodes`` (each starting at its offset) to every node, up to
     ``budget_s`` in all: one Dijkstra from a virtual source joined to each node by its offset."""
     size = matrix.shape[0]
-    reach = dijkstra(with_source(matrix, nodes, offsets), indices=size, limit=budget_s + _EPSILON_S)
+    reach = dijkstra(_sourced(matrix, nodes, offsets), indices=size, limit=budget_s + _EPSILON_S)
     return np.asarray(reach[:size] - _EPSILON_S, dtype=np.float64)
 
 
@@ -311,7 +346,7 @@ def bounded_tree(
     source is index ``matrix.shape[0]``)."""
     size = matrix.shape[0]
     reach, before = dijkstra(
-        with_source(matrix, nodes, offsets),
+        _sourced(matrix, nodes, offsets),
         indices=size,
         limit=budget_s + _EPSILON_S,
         return_predecessors=True,
@@ -335,3 +370,45 @@ def with_source(matrix: csr_matrix, nodes: IntArray, offsets: FloatArray) -> csr
         ),
         shape=(size + 1, size + 1),
     )
+
+
+#: Virtual-source edges a kept graph of :func:`_sourced` has room for.
+_ROOM: Final = 256
+#: Matrices whose kept graphs :func:`_sourced` holds (the last asked).
+_KEPT: Final = 8
+_SOURCED: OrderedDict[int, tuple[csr_matrix, FloatArray, NDArray[np.int32], NDArray[np.int32]]] = (
+    OrderedDict()
+)
+
+
+def _sourced(matrix: csr_matrix, nodes: IntArray, offsets: FloatArray) -> csr_matrix:
+    """:func:`with_source` for one search run at once: the source's edges are written into
+    arrays kept per matrix (the graph is valid until the next call for that matrix), so
+    a search on a city graph copies none of its 100,000 edges (that cost as much as a
+    short search)."""
+    starts, where = np.unique(nodes, return_inverse=True)
+    size, nnz = matrix.shape[0], matrix.indptr[-1]
+    if starts.size > _ROOM or nnz + _ROOM >= np.iinfo(np.int32).max:
+        return with_source(matrix, nodes, offsets)
+    least = np.full(starts.size, np.inf)
+    np.minimum.at(least, where, offsets)
+    kept = _SOURCED.get(id(matrix))
+    if kept is None or kept[0] is not matrix:
+        kept = (
+            matrix,
+            np.concatenate([matrix.data[:nnz], np.zeros(_ROOM)]).astype(np.float64),
+            np.concatenate([matrix.indices[:nnz], np.zeros(_ROOM, dtype=np.int32)]).astype(
+                np.int32
+            ),
+            np.concatenate([matrix.indptr, [nnz]]).astype(np.int32),
+        )
+        _SOURCED[id(matrix)] = kept
+        if len(_SOURCED) > _KEPT:
+            _SOURCED.popitem(last=False)
+    _SOURCED.move_to_end(id(matrix))
+    _, data, indices, indptr = kept
+    end = nnz + starts.size
+    data[nnz:end] = least + _EPSILON_S  # a nanosecond on its edges keeps a zero offset an edge
+    indices[nnz:end] = starts
+    indptr[-1] = end
+    return csr_matrix((data[:end], indices[:end], indptr), shape=(size + 1, size + 1))
