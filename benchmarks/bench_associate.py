@@ -107,6 +107,12 @@ def main() -> None:
         help="print the association's recalibration weights fitted on this world's truth",
     )
     parser.add_argument(
+        "--fit-rounds",
+        type=int,
+        default=len(calibration.TRACK_CALIBRATION),
+        help="restitching rounds --fit-calibration fits (default: as many as the module has)",
+    )
+    parser.add_argument(
         "--no-calibration", action="store_true", help="assign on the links as scored"
     )
     parser.add_argument(
@@ -226,7 +232,9 @@ def main() -> None:
     if args.fit_calibration and result is not None and result.links is not None:
         print("CALIBRATION =", _fit_calibration(result, truth_of))
         print("PACE_SPREAD =", _fit_pace_spread(result_pace, result, truth_of))
-        print("TRACK_CALIBRATION =", _fit_track_calibration(result, result_pace, truth_of))
+        rounds, best = _fit_track_calibration(result, result_pace, truth_of, args.fit_rounds)
+        print("TRACK_CALIBRATION =", rounds)
+        print("RESTITCHED_THRESHOLD =", best)
     if result is not None and result.links is not None:
         for tiles in args.assign_tiles:
             rows.append(_time_assignment(result.links, len(result.sightings), tiles))
@@ -320,10 +328,13 @@ def _fit_pace_spread(
 
 
 def _fit_track_calibration(
-    result: Association, pace: np.ndarray, truth_of: dict[str, int]
-) -> tuple[tuple[float, ...], ...]:
-    """Restitching weights from this world's truth, round by round: each round's fitted on
-    the tracks that the module's recalibration and the rounds before it give."""
+    result: Association, pace: np.ndarray, truth_of: dict[str, int], count: int
+) -> tuple[tuple[tuple[float, ...], ...], float]:
+    """Restitching weights from this world's truth, ``count`` rounds: each round's fitted
+    on the tracks that the module's recalibration and the rounds before it give (at the
+    module's link threshold); and the threshold above which the last round's links
+    are best kept: the middle of the 0.1-wide span of a sweep with the best mean IDF1 (the
+    curve is flat and noisy near its top; its single best point is a coin toss)."""
     assert result.links is not None
     links = result.links
     n = len(result.sightings)
@@ -338,7 +349,7 @@ def _fit_track_calibration(
     right = following[links.early] == links.late
     p = calibration.recalibrated(links.probability, links.early, links.late, gap, n)
     rounds: list[tuple[float, ...]] = []
-    for _ in calibration.TRACK_CALIBRATION:
+    for _ in range(count):
         track = track_labels(assign(n, CandidateLinks(links.early, links.late, p)))
         x = calibration.track_features(
             links.probability, links.early, links.late, gap, white, t_in, track, kind, camera,
@@ -350,7 +361,16 @@ def _fit_track_calibration(
             links.probability, links.early, links.late, gap, white, t_in, track, kind, camera,
             pace, weights,
         )  # fmt: skip
-    return tuple(rounds)
+    final = CandidateLinks(links.early, links.late, p)
+    steps = np.round(np.arange(0.05, 0.4001, 0.0125), 4)
+    idf1 = np.array(
+        [id_scores(truth, track_labels(assign(n, final, threshold=float(t)))).idf1 for t in steps]
+    )
+    swept = dict(zip(steps.tolist(), idf1.round(4).tolist(), strict=True))
+    print("restitched threshold sweep:", swept)
+    window = 9  # 0.1 wide
+    mean = np.convolve(idf1, np.ones(window) / window, mode="valid")
+    return tuple(rounds), float(steps[int(np.argmax(mean)) + window // 2])
 
 
 def _digest(sightings: list[Sighting]) -> str:

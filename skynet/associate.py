@@ -44,6 +44,7 @@ from scipy.sparse.csgraph import connected_components, min_weight_full_bipartite
 
 from skynet._association_batch import CHUNK, BatchSightings, context, score_all
 from skynet._association_calibration import (
+    RESTITCHED_THRESHOLD,
     TRACK_CALIBRATION,
     class_codes,
     recalibrated,
@@ -307,6 +308,7 @@ def assign_tracks(
     classes: NDArray[np.str_] | None = None,
     cameras: NDArray[np.str_] | None = None,
     pace: FloatArray | None = None,
+    restitched_threshold: float = RESTITCHED_THRESHOLD,
 ) -> tuple[IntArray, FloatArray]:
     """:func:`associate_links` on the rows' columns alone: each row's track, and the
     probability of the link that reached it (NaN: a track's first). With ``appearance``
@@ -314,10 +316,14 @@ def assign_tracks(
     recalibrated links are then
     restitched by the appearance of the tracks they join, round by round
     (:data:`TRACK_CALIBRATION`), and by their paces (``pace``: each row's log pace, NaN
-    where unknown; none known when not given)."""
+    where unknown; none known when not given). Each round's tracks are assigned at
+    ``threshold``; the last round's links, probabilities of being right, are kept above
+    ``restitched_threshold`` (fitted with them), the others above ``threshold``."""
     _check_threshold(threshold)
+    _check_threshold(restitched_threshold)
     n = int(t_in.shape[0])
     chosen = links
+    bar: float | FloatArray = threshold
     rows = np.broadcast_to(np.asarray(recalibrate, dtype=bool), (n,))
     mine = rows[links.early]
     if len(links) and rows.any():
@@ -336,7 +342,8 @@ def assign_tracks(
                 )  # fmt: skip
                 p = np.where(mine, p, links.probability)
                 chosen = CandidateLinks(links.early, links.late, p)
-    successor = assign(n, chosen, threshold=threshold)
+            bar = np.where(mine, restitched_threshold, threshold)
+    successor = assign(n, chosen, threshold=bar)
     into = np.full(n, np.nan)
     linked = np.flatnonzero(successor >= 0)
     at = np.searchsorted(chosen.early * n + chosen.late, linked * n + successor[linked])
@@ -512,7 +519,9 @@ def _worker_count(workers: int | None, tasks: int) -> int:
     return max(1, min(wanted, tasks))
 
 
-def assign(n: int, links: CandidateLinks, *, threshold: float = LINK_THRESHOLD) -> IntArray:
+def assign(
+    n: int, links: CandidateLinks, *, threshold: float | FloatArray = LINK_THRESHOLD
+) -> IntArray:
     """Each sighting's successor row (-1: none) from the min-cost assignment of the links.
 
     Sighting ``i`` as an *early* end is row ``i`` of a ``2n × 2n`` matching,
@@ -521,12 +530,14 @@ def assign(n: int, links: CandidateLinks, *, threshold: float = LINK_THRESHOLD) 
     ``C - w`` (``w`` its log-odds above the threshold's), leaving ``i`` and
     ``j`` unlinked costs ``C/2`` each, and the dummies of a kept link pair off at
     ``ε``: so a link is kept exactly when it gains, and never two on one end.
+    ``threshold``: one for all links, or each link's.
     """
-    keep = links.probability > threshold
+    bar = np.broadcast_to(np.asarray(threshold, dtype=np.float64), links.probability.shape)
+    keep = links.probability > bar
     early, late = links.early[keep], links.late[keep]
     if early.size == 0:
         return np.full(n, -1, dtype=np.intp)
-    gain = _log_odds(links.probability[keep]) - _log_odds(np.array([threshold]))[0]
+    gain = _log_odds(links.probability[keep]) - _log_odds(bar[keep])
     scale = float(gain.max()) + 1.0
     eps = 1e-9 * scale
     diag = np.arange(n)

@@ -55,6 +55,8 @@ def test_links_below_the_threshold_are_not_kept() -> None:
     assert assign(3, links, threshold=0.5).tolist() == [-1, 2, -1]
     assert assign(3, links, threshold=0.2).tolist() == [1, 2, -1]
     assert assign(3, CandidateLinks.empty()).tolist() == [-1, -1, -1]
+    # each link its own threshold: the first's 0.2, the second's above its 0.95
+    assert assign(3, links, threshold=np.array([0.2, 0.97])).tolist() == [1, -1, -1]
 
 
 def test_each_sighting_has_one_successor_and_one_predecessor_at_most() -> None:
