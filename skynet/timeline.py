@@ -247,6 +247,7 @@ class Linker:
         tuple[tuple[str, bytes, bytes, bytes], tuple[SightingArrays, NDArray[np.intp]]] | None
     ) = None
     _last_directed: tuple[tuple[str, bool, bytes, float], FloatArray] | None = None
+    _edge_bearings: dict[bool | None, FloatArray] = field(default_factory=dict)
 
     def model_for(self, sighting: Sighting) -> LinkModel:
         if self.model is not None:
@@ -521,7 +522,9 @@ class Linker:
             model = self.model_for(sighting)
             rough = rough_scores(early, late, quickest, dist[rows[keep]], model)
             if keep_ids:
-                rough[np.isin(cand.ids[keep], np.asarray(sorted(keep_ids), dtype=str))] = np.inf
+                ids = cand.ids[keep].tolist()  # a set look-up: np.isin sorts the strings
+                kept = np.fromiter((i in keep_ids for i in ids), dtype=bool, count=len(ids))
+                rough[kept] = np.inf
             best = np.argsort(-rough, kind="stable")[: SHORTLIST + len(keep_ids or ())]
             keep = np.sort(keep[best])
         cand, rows = cand.take(keep), rows[keep]
@@ -645,8 +648,8 @@ class Linker:
                     first[i], last[i] = int(path[0]), int(path[-1])
         has = first >= 0
         if has.any():
-            out[has, 0] = _edge_bearing(self.network, first[has], at_start=True)
-            out[has, 1] = _edge_bearing(self.network, last[has], at_start=None)
+            out[has, 0] = self._bearing_of(first[has], at_start=True)
+            out[has, 1] = self._bearing_of(last[has], at_start=None)
         detour = np.array([pair in self._detours for pair in pairs], dtype=bool)
         if detour.any():  # the road runs (about) straight from one camera to the other
             rows = [p for p, d in zip(pairs, detour.tolist(), strict=True) if d]
@@ -656,6 +659,16 @@ class Linker:
             out[detour, 0] = straight
             out[detour, 1] = straight
         return [(float(a), float(b), float(c)) for a, b, c in out.tolist()]
+
+    def _bearing_of(self, rows: NDArray[np.intp], *, at_start: bool | None) -> FloatArray:
+        """:func:`_edge_bearing`, kept per edge (a step's pairs leave and arrive on a few)."""
+        kept = self._edge_bearings.get(at_start)
+        if kept is None:
+            kept = self._edge_bearings[at_start] = np.full(len(self.network.edges.u), np.nan)
+        lacking = np.unique(rows[np.isnan(kept[rows])])
+        if lacking.size:
+            kept[lacking] = _edge_bearing(self.network, lacking, at_start=at_start)
+        return kept[rows]
 
     def _passed_on_path(self, pair: tuple[str, str]) -> float:
         """Online cameras on the pair's camera-to-camera path (kept with its bearings)."""
