@@ -15,6 +15,7 @@ edges use repeated penalised Dijkstra (diverse paths, one scipy call each).
 from __future__ import annotations
 
 import itertools
+import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
@@ -376,14 +377,21 @@ def with_source(matrix: csr_matrix, nodes: IntArray, offsets: FloatArray) -> csr
 _ROOM: Final = 256
 #: Matrices whose kept graphs :func:`_sourced` holds (the last asked).
 _KEPT: Final = 8
-_SOURCED: OrderedDict[int, tuple[csr_matrix, FloatArray, NDArray[np.int32], NDArray[np.int32]]] = (
-    OrderedDict()
-)
+#: Per thread (a server may search in several at once): matrix id → its kept graph arrays.
+_LOCAL = threading.local()
+_Kept = tuple[csr_matrix, FloatArray, NDArray[np.int32], NDArray[np.int32]]
+
+
+def _kept_graphs() -> OrderedDict[int, _Kept]:
+    kept: OrderedDict[int, _Kept] | None = getattr(_LOCAL, "graphs", None)
+    if kept is None:
+        kept = _LOCAL.graphs = OrderedDict()
+    return kept
 
 
 def _sourced(matrix: csr_matrix, nodes: IntArray, offsets: FloatArray) -> csr_matrix:
     """:func:`with_source` for one search run at once: the source's edges are written into
-    arrays kept per matrix (the graph is valid until the next call for that matrix), so
+    arrays kept per matrix and thread (the graph is valid until that thread's next call), so
     a search on a city graph copies none of its 100,000 edges (that cost as much as a
     short search)."""
     starts, where = np.unique(nodes, return_inverse=True)
@@ -392,7 +400,8 @@ def _sourced(matrix: csr_matrix, nodes: IntArray, offsets: FloatArray) -> csr_ma
         return with_source(matrix, nodes, offsets)
     least = np.full(starts.size, np.inf)
     np.minimum.at(least, where, offsets)
-    kept = _SOURCED.get(id(matrix))
+    graphs = _kept_graphs()
+    kept = graphs.get(id(matrix))
     if kept is None or kept[0] is not matrix:
         kept = (
             matrix,
@@ -402,10 +411,10 @@ def _sourced(matrix: csr_matrix, nodes: IntArray, offsets: FloatArray) -> csr_ma
             ),
             np.concatenate([matrix.indptr, [nnz]]).astype(np.int32),
         )
-        _SOURCED[id(matrix)] = kept
-        if len(_SOURCED) > _KEPT:
-            _SOURCED.popitem(last=False)
-    _SOURCED.move_to_end(id(matrix))
+        graphs[id(matrix)] = kept
+        if len(graphs) > _KEPT:
+            graphs.popitem(last=False)
+    graphs.move_to_end(id(matrix))
     _, data, indices, indptr = kept
     end = nnz + starts.size
     data[nnz:end] = least + _EPSILON_S  # a nanosecond on its edges keeps a zero offset an edge

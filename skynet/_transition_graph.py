@@ -9,6 +9,7 @@ edges collapse to the quickest one, as a driver would take.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from dataclasses import dataclass
 from typing import Final
@@ -90,20 +91,29 @@ class _Spare:
     indptr: NDArray[np.int32]
 
 
-_SPARES: weakref.WeakKeyDictionary[RoadMatrix, _Spare] = weakref.WeakKeyDictionary()
+#: Per thread (a server may search in several at once): each matrix's spare arrays.
+_LOCAL = threading.local()
+
+
+def _spares() -> weakref.WeakKeyDictionary[RoadMatrix, _Spare]:
+    spares: weakref.WeakKeyDictionary[RoadMatrix, _Spare] | None = getattr(_LOCAL, "spares", None)
+    if spares is None:
+        spares = _LOCAL.spares = weakref.WeakKeyDictionary()
+    return spares
 
 
 def _sourced(matrix: RoadMatrix, anchors: list[IntArray]) -> csr_matrix:
     """:meth:`RoadMatrix.with_sources` for a search run at once: the virtual edges are
-    written into kept arrays (the graph is valid until the next call), where they fit."""
+    written into arrays kept per thread (the graph is valid until that thread's next call),
+    where they fit."""
     counts = np.array([a.size for a in anchors], dtype=np.intp)
     extra = int(counts.sum())
     nnz = matrix.indices.size
     if extra > _SPARE or nnz + extra + matrix.size + len(anchors) >= np.iinfo(np.int32).max:
         return matrix.with_sources(anchors)
-    spare = _SPARES.get(matrix)
+    spare = _spares().get(matrix)
     if spare is None:
-        spare = _SPARES[matrix] = _Spare(
+        spare = _spares()[matrix] = _Spare(
             np.concatenate([matrix.time, np.zeros(_SPARE)]),
             np.concatenate([matrix.indices, np.zeros(_SPARE, dtype=np.intp)]).astype(np.int32),
             matrix.indptr.astype(np.int32),

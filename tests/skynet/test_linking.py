@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -389,3 +390,32 @@ def test_refit(world: World) -> None:
         print(f"\n{'night' if night else 'day'}: {model}")
         table = reliability(pairs.probability(model), pairs.is_next)
         assert table[-1][2] > 0.8
+
+
+def test_near_directed_searches_change_no_trip(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sighting's directed trips are read from a search bounded at ``NEAR_S`` first and
+    from the window's own limit only for what it does not reach: the same trips, times
+    and cameras passed as one search at that limit, whatever the bound."""
+    from skynet import _directed
+
+    everyone = world.simulated.sightings
+    target = world.simulated.of_vehicle(world.scenario.target_id)
+    answers = []
+    for near in (math.inf, 20.0, 1.0):  # never bounded, bounded below most trips, always
+        monkeypatch.setattr(_directed, "NEAR_S", near)
+        trips = DirectedTrips(world.network, attach_cameras(world.network, world.registry))
+        found = []
+        for sighting in target[::3]:
+            later = [s for s in everyone if sighting.t_out < s.t_in < sighting.t_out + 300]
+            for forward in (True, False):
+                others = later if forward else [sighting]
+                base = sighting if forward else later[0] if later else sighting
+                seconds, passed = trips.trips(base, others, forward=forward, limit_s=400.0)
+                cameras = np.array(sorted({s.camera_id for s in later}), dtype=str)
+                times = trips.camera_times(base, cameras, forward=forward, limit_s=400.0)
+                found.append((seconds.tobytes(), passed.tobytes(), times.tobytes()))
+        answers.append(found)
+    assert answers[0] == answers[1] == answers[2]
+    assert any(np.isfinite(np.frombuffer(s)).any() for s, _, _ in answers[0])

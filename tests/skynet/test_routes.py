@@ -474,3 +474,47 @@ def test_cameras_passed_unless_the_gap_allows_the_way_round() -> None:
     late = sighting("b2", "B", 2.0 + quick * 3, 4.0 + quick * 3, entry_edge="3-5-0")
     _, passed = directed.trips(a, [soon, late], forward=True, limit_s=1e4)
     assert passed.tolist() == [1.0, 0.0]  # C watches the quick way; late, it could go round
+
+
+def test_searches_on_kept_graphs_match_fresh_ones() -> None:
+    """Bounded searches write their virtual source into arrays kept per matrix: the same
+    reach and tree as a graph built afresh, call after call, on each of two matrices;
+    penalised paths on a corridor's own nodes are quick, simple and within its budget."""
+    from scipy.sparse.csgraph import dijkstra
+
+    from skynet._paths import (
+        Anchor,
+        _bounded,
+        _corridor,
+        _costs,
+        _penalised,
+        bounded_tree,
+        with_source,
+    )
+    from skynet.synthetic.city import generate_city
+
+    network = generate_city(5, size="small").road_network()
+    costs = _costs(network, "car")
+    rng = np.random.default_rng(5)
+    size = len(network.nodes)
+    for matrix in (costs.forward, costs.backward, costs.forward):
+        for _ in range(4):
+            nodes = rng.integers(0, size, 3)
+            offsets = rng.random(3) * 20.0
+            graph = with_source(matrix, nodes, offsets)
+            fresh, want = dijkstra(graph, indices=size, limit=90.0 + 1e-9, return_predecessors=True)
+            assert np.array_equal(_bounded(matrix, nodes, offsets, 90.0), fresh[:size] - 1e-9)
+            _, before = bounded_tree(matrix, nodes, offsets, 90.0)
+            assert np.array_equal(before, want)
+    edges = network.edges
+    reach = _bounded(costs.forward, edges.v[:1], np.zeros(1), 120.0)
+    far = np.flatnonzero(np.isfinite(reach[edges.u]) & (reach[edges.u] > 60.0))
+    start = Anchor(np.array([0]), np.array([0.0]))
+    end = Anchor(far[:1], np.array([float(edges.length[far[0]])]))
+    corridor = _corridor(network, costs, start, end, 300.0)
+    assert corridor is not None
+    paths = _penalised(corridor, 3)
+    assert paths and paths[0][1] <= corridor.budget_s
+    for rows, _ in paths:
+        assert rows[0] == 0 and rows[-1] == far[0]
+        assert np.array_equal(edges.v[rows[:-1]], edges.u[rows[1:]])  # a road, edge to edge
