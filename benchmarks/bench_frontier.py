@@ -42,9 +42,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import pickle
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 from _escapes import escape_scenario, over_escapes
@@ -54,6 +56,7 @@ from skynet.frontier import FrontierModel
 from skynet.implied import ImpliedCameras
 from skynet.lookahead import Lookahead
 from skynet.roads.cameras import attach_cameras
+from skynet.synthetic.scenario import Scenario
 from skynet.synthetic.sightings import SightingNoise, simulate_sightings
 from trackers.sighting import Sighting
 
@@ -160,17 +163,38 @@ def by_distance(registry: CameraRegistry) -> Chooser:
     return choose
 
 
-def one_escape(seed: int, plain: bool = False) -> dict[str, float] | None:
+def escape_passages(seed: int, cache: Path | None = None) -> tuple[Scenario, list[Sighting]] | None:
+    """The seed's scenario and the target's simulated passages (none missed), read from
+    ``cache`` when a run stored them there before (simulating them is most of a run)."""
+    stored = None if cache is None else cache / f"escape-{seed}.pkl"
+    if stored is not None and stored.exists():
+        with stored.open("rb") as f:
+            cached: tuple[Scenario, list[Sighting]] | None = pickle.load(f)
+        return cached
     scenario = escape_scenario(seed)
-    if scenario is None:
+    result = None
+    if scenario is not None:
+        simulated = simulate_sightings(scenario, noise=SightingNoise(missed=0.0))
+        result = scenario, sorted(simulated.of_vehicle(scenario.target_id), key=lambda s: s.t_in)
+    if stored is not None:
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        with stored.open("wb") as f:
+            pickle.dump(result, f)
+    return result
+
+
+def one_escape(
+    seed: int, plain: bool = False, cache: Path | None = None
+) -> dict[str, float] | None:
+    escaped = escape_passages(seed, cache)
+    if escaped is None:
         return None
+    scenario, seen = escaped
     network = scenario.city.road_network()
     registry = CameraRegistry(scenario.cameras, scenario.city.crs)
     attachment = attach_cameras(network, registry)
     model = FrontierModel(network, registry, attachment, horizon_s=1800.0)
     implied = ImpliedCameras(network, attachment)
-    simulated = simulate_sightings(scenario, noise=SightingNoise(missed=0.0))
-    seen = sorted(simulated.of_vehicle(scenario.target_id), key=lambda s: s.t_in)
     start = next(s for s in seen if s.camera_id == CRASH_CAMERA)
     truth = [s for s in seen if s.t_in >= start.t_in]
     now_s = scenario.escape_window[1] + 600.0
@@ -195,9 +219,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--first-seed", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--plain", action="store_true", help="also the next camera only")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        help="folder to keep each seed's simulated passages in and reuse them from",
+    )
     args = parser.parse_args(argv)
     began = time.perf_counter()
-    work = functools.partial(one_escape, plain=args.plain)
+    work = functools.partial(one_escape, plain=args.plain, cache=args.cache)
     rows, _ = over_escapes(work, args.escapes, args.first_seed, args.workers)
     rows.sort(key=lambda r: r["seed"])
     ways = ["skynet", *(["plain"] if args.plain else []), "hand"]

@@ -33,7 +33,8 @@ from skynet._tree import levels
 from skynet.frontier import TURN_BACK, departures
 from skynet.implied import RoadGraph, road_graph
 from skynet.roads.cameras import CameraAttachment, edge_label
-from skynet.roads.network import RoadNetwork
+from skynet.roads.classes import HIGHWAY_CLASSES, HIGHWAY_CODE
+from skynet.roads.network import EdgeArrays, RoadNetwork
 
 #: Free-flow seconds over which a place's chance of being where the target is heading
 #: falls by e (infinite: every place within reach alike; the rest of an escape is unknown).
@@ -44,6 +45,44 @@ DESTINATION_SCALE_S: Final = math.inf
 WATCHED_COST_S: Final = 60.0
 
 FloatArray = NDArray[np.float64]
+
+#: Road-class codes of each group a route choice weighs alike (the rest: minor roads).
+_MAIN: Final = tuple(HIGHWAY_CODE[c] for c in HIGHWAY_CLASSES[: HIGHWAY_CODE["secondary"]])
+_SECONDARY: Final = (HIGHWAY_CODE["secondary"], HIGHWAY_CODE["secondary_link"])
+_TERTIARY: Final = (HIGHWAY_CODE["tertiary"], HIGHWAY_CODE["tertiary_link"])
+_RESIDENTIAL: Final = (HIGHWAY_CODE["residential"], HIGHWAY_CODE["living_street"])
+
+
+@dataclass(frozen=True)
+class RouteChoice:
+    """How a fleeing driver weighs a road: its free-flow seconds times its class's factor
+    (trunk and primary roads, secondary, tertiary, residential, minor lanes and tracks),
+    and ``watched_s`` more where an online camera watches it. A driver takes the cheapest
+    way to where it heads."""
+
+    main: float = 1.0
+    secondary: float = 1.0
+    tertiary: float = 1.0
+    residential: float = 1.0
+    minor: float = 1.0
+    watched_s: float = WATCHED_COST_S
+
+    def cost(self, edges: EdgeArrays, watched: NDArray[np.bool_]) -> FloatArray:
+        """Per edge: what it costs the driver."""
+        factor = np.full(len(HIGHWAY_CLASSES), self.minor, dtype=np.float64)
+        factor[list(_MAIN)] = self.main
+        factor[list(_SECONDARY)] = self.secondary
+        factor[list(_TERTIARY)] = self.tertiary
+        factor[list(_RESIDENTIAL)] = self.residential
+        cost = edges.travel_time * factor[edges.highway]
+        return np.asarray(cost + self.watched_s * watched, dtype=np.float64)
+
+
+#: The route choice the planner uses: each step up the road classes (tertiary, secondary,
+#: trunk and primary) 1.6 times dearer per free-flow second, chosen on the training seeds
+#: 200-235 (openings 467 -> 412; 1.3: 432, 2: 435, 2.5: 445) and checked on 300-314
+#: (271 -> 200); a fleeing driver keeps off the main roads (``benchmarks/README.md``).
+ROUTE_CHOICE: Final = RouteChoice(main=4.0, secondary=2.5, tertiary=1.6)
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,6 +104,7 @@ class OnwardModel:
     horizon_s: float
     miss_probability: float = 0.15
     destination_scale_s: float = DESTINATION_SCALE_S
+    route: RouteChoice = ROUTE_CHOICE
     _graph: RoadGraph | None = None
 
     def onward(
@@ -82,9 +122,14 @@ class OnwardModel:
         graph = self._road_graph()
         mine, to_head = departures(att, self.network, from_camera, exit_edge)
         edge = att.edge[mine]
-        cost, before = bounded_tree(graph.matrix, edges.v[edge], to_head, self.horizon_s)
-        reach = np.where(np.isfinite(cost), cost, np.inf)  # seconds, the watched roads' cost in
-        tree = self._tree(reach, before)
+        # the cheapest way to each place; a place is within reach by its free-flow seconds
+        cost, before = bounded_tree(graph.matrix, edges.v[edge], to_head, np.inf)
+        tree = self._tree(cost, before)
+        start = np.full_like(cost, np.inf)
+        np.minimum.at(start, edges.v[edge], to_head)
+        start[~np.isfinite(start)] = 0.0
+        reach = tree.down(edges.travel_time, start)
+        reach[~np.isfinite(cost) | (reach > self.horizon_s)] = np.inf
         cameras = att.camera_ids.shape[0]
         ahead = np.zeros(cameras, dtype=bool)  # farther along the exit edge: always passed
         if mine.size == 1:
@@ -141,6 +186,7 @@ class OnwardModel:
         slot = self._road_graph().slot  # a parallel road counts as the one the tree took
         into = tree.edge_into[heads]
         on_tree = (into >= 0) & (slot[np.maximum(into, 0)] == slot[att.edge[pairs]])
+        on_tree &= below[heads] > 0  # nothing to head for beyond: no share (out of reach)
         cams, heads = att.camera[pairs[on_tree]], heads[on_tree]
         first, size = tree.preorder()
         order = np.lexsort((first[heads], cams))
@@ -162,14 +208,13 @@ class OnwardModel:
         return np.bincount(pairs[1], minlength=len(self.network.edges)).astype(np.float64)
 
     def _road_graph(self) -> RoadGraph:
-        """Free-flow seconds, ``WATCHED_COST_S`` more on every road an online camera watches."""
+        """Each road at the route choice's cost: free-flow seconds times its class's factor,
+        ``watched_s`` more on every road an online camera watches."""
         if self._graph is None:
             att = self.attachment
             watched = np.zeros(len(self.network.edges), dtype=bool)
             watched[att.edge[att.online[att.camera]]] = True
-            self._graph = road_graph(
-                self.network, self.network.edges.travel_time + WATCHED_COST_S * watched
-            )
+            self._graph = road_graph(self.network, self.route.cost(self.network.edges, watched))
         return self._graph
 
 
@@ -182,9 +227,11 @@ class _Tree:
     edge_into: NDArray[np.intp]
     levels: list[NDArray[np.intp]]
 
-    def down(self, per_edge: FloatArray) -> FloatArray:
-        """Per node: the sum of ``per_edge`` over the edges of its way from the root."""
-        out = np.zeros(self.parent.shape[0])
+    def down(self, per_edge: FloatArray, at_root: FloatArray | None = None) -> FloatArray:
+        """Per node: the sum of ``per_edge`` over the edges of its way from the root (plus
+        ``at_root`` of its root)."""
+        size = self.parent.shape[0]
+        out = np.zeros(size) if at_root is None else np.asarray(at_root, dtype=np.float64).copy()
         for at in self.levels:
             out[at] = out[self.parent[at]] + per_edge[self.edge_into[at]]
         return out
