@@ -13,8 +13,9 @@ scores are computed here in bulk, in the linker's own steps:
   slot's window is a range of that order;
 * ring by ring (:data:`~skynet.timeline.RING_SHARES` of the horizon, nearer
   cameras first), the candidates are ranked by their rough score
-  (appearance, time gap, class), the :data:`~skynet.timeline.SHORTLIST`
-  best (and those an inner ring measured) scored by
+  (appearance, time gap, class), the shortlist's best (the linker's
+  :data:`~skynet.timeline.SHORTLIST`, or as many as the association asks
+  for) and those an inner ring measured scored by
   :func:`~skynet.linking.link_features` and the link model, each sighting's
   candidates competing; a sighting whose ring holds a link at least
   :data:`~skynet.timeline.RING_ENOUGH` likely stops there, as the linker's

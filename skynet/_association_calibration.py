@@ -19,10 +19,12 @@ the tracks it would join (:func:`track_features`): the mean appearance of the
 early end's track up to it against the late end's from it on (so a kept link
 is judged by the two halves it joins, not by itself), centred and whitened
 by the span's own sightings (no labels), with how many sightings each half
-holds, how alike the two halves' classes are and how often tracks end and
-start at the two cameras (in the tracks themselves); then assigned again
-(:data:`TRACK_CALIBRATION`: one set of weights per round, each fitted on
-the tracks of the round before, on the same other seed).
+holds, how alike the two halves' classes and their paces are
+(:mod:`skynet._association_pace`) and how often tracks end and start at the
+two cameras (in the tracks themselves); then assigned again
+(:data:`TRACK_CALIBRATION`: one set of weights per round, four rounds, each
+fitted on the tracks of the round before, on the same other seed; the last
+round's links kept above :data:`RESTITCHED_THRESHOLD`).
 """
 
 from __future__ import annotations

@@ -10,9 +10,10 @@ which the linker skips on purpose, are paired here (:func:`overlap_links`).
 The day model's probabilities are then recalibrated for city density by
 the pair's time gap and the likely rivals at its two ends
 (:mod:`skynet._association_calibration`: a link ten minutes long is far less
-often right than its score says), and, after a first assignment, by the
-appearance of the tracks each link would join (a track's mean appearance is
-far surer than one frame's). Then one global assignment picks at most
+often right than its score says), and, after a first assignment, round by
+round by the tracks each link would join: their mean appearance (far surer
+than one frame's) and their drivers' pace (:mod:`skynet._association_pace`).
+Each time one global assignment picks at most
 one successor and one predecessor per sighting, maximising the summed
 log-odds of the links it keeps (scipy's sparse min-cost bipartite
 matching): two sightings that both claim one later sighting are settled by
@@ -21,7 +22,8 @@ the whole span, not by who came first. Chains of links are the tracks.
 Scoring is most of the work. It runs in bulk (:mod:`skynet._association_batch`:
 the linker's steps for all sightings at once, each view's roads measured
 once, candidates by one sorted search; the same links as the linker's, about
-a millisecond of CPU a sighting instead of 10-22), in a process pool over
+a millisecond of CPU a sighting instead of 10-22, with twice its shortlist
+of candidates measured per ring: :data:`SHORTLIST`), in a process pool over
 contiguous shares of the sightings (forked: the workers inherit the tables).
 :func:`score_candidates` is the linker's own, sighting by sighting (kept to
 check the bulk scorer against).
