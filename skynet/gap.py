@@ -5,7 +5,9 @@ some route that fits the gap at free flow. Every road it could have
 driven in the time (the quickest way to its start from the first view, the road,
 then the quickest way on to the second, within the gap plus ``SLACK_S``)
 stands for one such route: the quickest one along it. A route weighs less the longer
-its detour over the quickest of all (falling by e per ``DETOUR_SCALE_S``)
+its detour over the quickest of all (falling by e per ``DETOUR_SCALE_S``;
+with a ``route`` choice, its detour in the driver's cost over the cheapest
+route that fits: a fleeing driver's way round the main roads weighs more)
 and, for each camera opened and found empty on it, by the miss probability
 (it would have seen the target pass). A camera's chance is the weight share
 of the routes that pass a road it watches: the chance it was passed at all
@@ -31,6 +33,7 @@ from skynet._ranges import ranges
 from skynet._tree import levels
 from skynet.frontier import departures
 from skynet.implied import SLACK_S, RoadGraph, Visit, road_graph
+from skynet.onward import RouteChoice
 from skynet.roads.cameras import CameraAttachment, edge_label
 from skynet.roads.network import RoadNetwork
 
@@ -68,7 +71,9 @@ class GapModel:
     attachment: CameraAttachment
     miss_probability: float = 0.15
     detour_scale_s: float = DETOUR_SCALE_S
+    route: RouteChoice | None = None
     _graphs: tuple[RoadGraph, csr_matrix] | None = None
+    _entry_cost: FloatArray | None = field(default=None, repr=False)
     _watch: _Sets | None = field(default=None, repr=False)
 
     def between(self, left: Visit, entered: Visit, *, empty: Collection[str] = ()) -> InGap:
@@ -100,7 +105,14 @@ class GapModel:
         silent = att.camera_rows(list(empty))
         silent = np.unique(silent[silent >= 0])
         routes = _Routes(onward, watch, onto, tail[fits], fits, matrix.indices[fits], cameras)
-        weight = np.exp(-(total[fits] - total[fits].min()) / self.detour_scale_s)
+        if self.route is not None:  # the driver's cost of each route, not its time
+            entry_cost = self._entry_costs()
+            ahead_cost = _tree_cost(ahead, ahead_before, graph, entry_cost, forward=True)
+            behind_cost = _tree_cost(behind, behind_before, graph, entry_cost, forward=False)
+            cost = ahead_cost[tail[fits]] + entry_cost[fits] + behind_cost[matrix.indices[fits]]
+        else:
+            cost = total[fits]
+        weight = np.exp(-(cost - cost.min()) / self.detour_scale_s)
         if silent.size:
             weight *= self.miss_probability ** routes.count(silent)
         chance = routes.weigh(weight) / weight.sum()
@@ -145,6 +157,17 @@ class GapModel:
             graph = road_graph(self.network)
             self._graphs = (graph, csr_matrix(graph.matrix.T))
         return self._graphs
+
+    def _entry_costs(self) -> FloatArray:
+        """Per entry of the road graph: the route choice's cost of its road."""
+        if self._entry_cost is None:
+            assert self.route is not None
+            att, edges = self.attachment, self.network.edges
+            watched = np.zeros(len(edges), dtype=bool)
+            watched[att.edge[att.online[att.camera]]] = True
+            graph, _ = self._road_graphs()
+            self._entry_cost = self.route.cost(edges, watched)[graph.chosen]
+        return self._entry_cost
 
     def _watched(self) -> _Sets:
         """Per entry of the road graph: the registry cameras that watch a road from the
@@ -324,6 +347,35 @@ def _path_cameras(
     indptr = np.concatenate([[0], np.cumsum(stop[heads] - start[heads])]).astype(np.intp)
     flat = np.concatenate([*chunks, np.zeros(0, dtype=np.intp)])[ranges(start[heads], stop[heads])]
     return _Sets(indptr, flat, columns, alias)
+
+
+def _tree_cost(
+    reach: FloatArray,
+    before: NDArray[np.int32],
+    graph: RoadGraph,
+    entry_cost: FloatArray,
+    *,
+    forward: bool,
+) -> FloatArray:
+    """Per node: ``entry_cost`` summed over the search tree's way between the root and the
+    node (roots: their offset; ``forward`` as in :func:`_path_cameras`)."""
+    size = reach.shape[0]
+    parent = np.asarray(before[:size], dtype=np.intp)
+    nodes = np.flatnonzero(np.isfinite(reach) & (parent >= 0) & (parent < size))
+    out = np.where(np.isfinite(reach), reach, np.inf)
+    if nodes.size == 0:
+        return out
+    u = np.repeat(np.arange(size, dtype=np.int64), np.diff(graph.matrix.indptr))
+    keys = u * size + graph.matrix.indices
+    tail, head = (parent[nodes], nodes) if forward else (nodes, parent[nodes])
+    entry = np.zeros(size, dtype=np.intp)
+    entry[nodes] = np.searchsorted(keys, tail.astype(np.int64) * size + head)
+    up = np.full(size, -1, dtype=np.intp)
+    up[nodes] = parent[nodes]
+    _, by_depth = levels(up, nodes)
+    for level in by_depth:
+        out[level] = out[parent[level]] + entry_cost[entry[level]]
+    return out
 
 
 def _merged(runs: list[NDArray[np.int64]]) -> NDArray[np.int64]:

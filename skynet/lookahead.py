@@ -16,9 +16,10 @@ times the cameras it would settle (itself and those a find would imply):
   whole stretch;
 * back in a gap between two sightings whose route is not forced: every
   camera by its chance of being passed at all in the gap (``skynet.gap``:
-  routes along every road that fits the gap, weighed by their detour and by
-  the cameras opened empty on them), each with what a find there would
-  imply on either side of it, at the time the route through it gives;
+  routes along every road that fits the gap, weighed by their detour in the
+  onward model's route choice and by the cameras opened empty on them),
+  each with what a find there would imply on either side of it, at the time
+  the route through it gives;
 * and when no model proposes anything (a view that sees a junction from a
   road it is not attached to), any camera that fits a gap, by its detour.
 
@@ -106,7 +107,12 @@ class Lookahead:
             frontier.horizon_s,
             frontier.params.miss_probability,
         )
-        gap = GapModel(frontier.network, frontier.attachment, frontier.params.miss_probability)
+        gap = GapModel(
+            frontier.network,
+            frontier.attachment,
+            frontier.params.miss_probability,
+            route=onward.route,
+        )
         return cls(frontier, implied, onward, gap, skip_ahead=skip_ahead, gaps_first=gaps_first)
 
     def next_opening(

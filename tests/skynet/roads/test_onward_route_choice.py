@@ -1,4 +1,4 @@
-"""The onward model's route choice: a driver who keeps off the main road takes the lane
+"""The route choice (onward and in gaps): a driver who keeps off the main road takes the lane
 round, so the camera on the main road ahead is less likely passed. A secondary road
 A–B–C–D with a residential way round B–E–C; cameras a (A–B), m (B–C), d (C–D)."""
 
@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from roads_helpers import SITE, camera_at, registry_of, road_graph
 
+from skynet.gap import GapModel
+from skynet.implied import Visit
 from skynet.onward import ROUTE_CHOICE, OnwardModel, RouteChoice
 from skynet.roads import RoadNetwork, attach_cameras
 from skynet.roads.cameras import CameraAttachment
@@ -66,3 +68,14 @@ def test_the_seconds_to_a_camera_are_free_flow_seconds_along_the_drivers_way(
     main, lane = 50.0 / 3.6, 30.0 / 3.6  # secondary and residential free-flow m/s
     round_e = (1000.0 - 110.0) / main + 2.0 * np.hypot(500.0, 300.0) / lane + 490.0 / main
     assert way.seconds[d] == pytest.approx(round_e, abs=2.0)  # round by E, not its cost
+
+
+def test_in_a_gap_the_route_round_the_main_road_weighs_more_with_the_route_choice(
+    world: tuple[RoadNetwork, CameraAttachment],
+) -> None:
+    network, attachment = world
+    m = list(attachment.camera_ids).index("m")
+    leg = Visit("a", 0.0, "A-B-0"), Visit("d", 400.0, "C-D-0")  # time to drive round E
+    timed = GapModel(network, attachment).between(*leg)
+    wary = GapModel(network, attachment, route=RouteChoice(secondary=2.5)).between(*leg)
+    assert 0.0 < wary.chance[m] < timed.chance[m] < 1.0
