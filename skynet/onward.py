@@ -3,11 +3,13 @@
 The frontier asks which camera shows the target *next*; to skip ahead one
 needs the chance that it passes a camera *at all*. Here every road junction
 within reach (the horizon) is a place the target may be heading for, all
-alike (``DESTINATION_SCALE_S``: nearer ones likelier fitted worse), and it
-drives there the quickest way, every watched road costing ``WATCHED_COST_S``
-more (a fleeing driver leans towards unwatched roads, but a way round all
-cameras fitted far worse), from where it left the last view (along its exit
-edge, so the way it was heading counts). A camera's chance is the share of
+alike (``DESTINATION_SCALE_S``: nearer ones likelier fitted worse), within
+reach by the free-flow seconds of the way it drives there: the cheapest for
+a fleeing driver (``RouteChoice``: each road's free-flow seconds times a
+factor per road class, main roads dearest, and every watched road
+``WATCHED_COST_S`` more — it leans towards lanes and unwatched roads, but a
+way round all cameras fitted far worse), from where it left the last view
+(along its exit edge, so the way it was heading counts). A camera's chance is the share of
 those places whose way passes a road it watches: a camera a fleeing driver
 can go round scores lower, one where every
 way converges (a bridge, the one lane out of a village) scores high however
