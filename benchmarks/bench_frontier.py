@@ -34,7 +34,9 @@ the hit-and-run scenario generated from another seed (as the coverage sweep
 does: seeds without a 21.9 km escape, half rural, are skipped). Claim
 (issue 6): at least 5x fewer cameras opened with Skynet.
 
-Example: python benchmarks/bench_frontier.py --escapes 20 --workers 2
+Example: python benchmarks/bench_frontier.py --escapes 20 --workers 2 --cache /tmp/fcache
+(``--cache``: each seed's simulated passages are kept there and read back by
+later runs, and by ``fit_route_choice.py``; simulating them is most of a run).
 """
 
 from __future__ import annotations
