@@ -6,10 +6,12 @@ the cameras the recovered route passed (found, or forced between two found
 sightings). From each found sighting the onward model gives every camera a
 chance of being passed on the way on; the cameras the route passed later
 (within the model's horizon) are the hits, every other camera within reach
-a miss. The route choice's factors (``skynet.onward.RouteChoice``) are
-fitted by maximum likelihood of those hits and misses (a Bernoulli log
-loss, chances clipped to 0.001..0.999), by a coordinate search over each
-factor on a log grid.
+a miss. The onward chances are scored by the Bernoulli log loss of those
+hits and misses (chances clipped to 0.001..0.999): ``--ladder`` for route
+choices whose every class step up is dearer by one factor, ``--fit-route``
+a coordinate search of each factor on a log grid from the planner's.
+(The planner's route choice was chosen by openings on the training seeds:
+the log loss peaks at a milder step, ``benchmarks/README.md``.)
 
 The closed cases are escapes of the hit-and-run scenario from the training
 seeds (200-235 by default), each recovered by reviewing cameras by distance
@@ -17,10 +19,13 @@ from the latest sighting (what people do by hand): its found sightings are
 the anchors. Which cameras the route passed is the recovered route's
 passages (by the recovery criterion, every passage is found or forced
 between two found ones). Calibration (predicted chance against the share of
-hits, by band) is printed for the fitted and the default route choice on
-the held-out seeds (300-314 by default).
+hits, by band and by road-class group) is printed on the held-out seeds
+(300-314 by default) for the quickest-way model before and the planner's
+route choice now; ``--fit-calibration`` adds a logistic map of the chances
+fitted on the training seeds.
 
-Example: python benchmarks/fit_route_choice.py --cache /tmp/fcache --fit
+Example: python benchmarks/fit_route_choice.py --cache /tmp/fcache --ladder 1 1.3 1.6 2 2.5
+    --fit-calibration
 """
 
 from __future__ import annotations
