@@ -130,7 +130,7 @@ def run_case(
     """
     renderer = CameraRenderer(case.camera, scene.streets, night=case.night, size=size, seed=1)
     lead = round(LEAD_IN_S * case.camera.fps)
-    detector = MotionDetector(motion)
+    detector = MotionDetector(motion, camera=case.camera)  # as the pipeline does
     tracks = MultiObjectTracker(tracker)
     truth: list[NDArray[np.float64]] = []
     frames: list[TrackFrame] = []

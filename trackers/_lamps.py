@@ -81,17 +81,26 @@ class LampCores:
     owner: NDArray[np.int64]  # the label of the blob holding each core
     white: NDArray[np.bool_]  # a headlight (white), else a tail light (red)
 
-    def extents(self, window: BlobWindow, count: int, white: bool) -> tuple[FloatArray, ...]:
-        """Per label 1..count-1: (top, bottom, left, right) of its white or red cores (or inf)."""
-        chosen = self.white == white
-        box, owner = self.boxes[chosen], self.owner[chosen]
-        top, left = np.full(count, np.inf), np.full(count, np.inf)
-        bottom, right = np.full(count, -np.inf), np.full(count, -np.inf)
-        np.minimum.at(top, owner, box[:, 1] + window.top)
-        np.maximum.at(bottom, owner, box[:, 1] + box[:, 3] + window.top)
-        np.minimum.at(left, owner, box[:, 0] + window.left)
-        np.maximum.at(right, owner, box[:, 0] + box[:, 2] + window.left)
-        return top[1:], bottom[1:], left[1:], right[1:]
+    def extents(
+        self, window: BlobWindow, count: int
+    ) -> tuple[tuple[FloatArray, ...], tuple[FloatArray, ...]]:
+        """Per label 1..count-1, (top, bottom, left, right) of its white cores, then of its red.
+
+        Inf where a label has none. Both colours in one pass (label and
+        colour as one key): the per-frame cost is the number of calls.
+        """
+        key = self.owner + count * (~self.white)
+        at = np.concatenate([key, key + 2 * count])  # top then left, bottom then right
+        box = self.boxes
+        near = box[:, [1, 0]] + [window.top, window.left]
+        far = near + box[:, [3, 2]]
+        low = np.full(4 * count, np.inf)
+        high = np.full(4 * count, -np.inf)
+        np.minimum.at(low, at, near.T.ravel())
+        np.maximum.at(high, at, far.T.ravel())
+        top, left = low.reshape(2, 2, count)[:, :, 1:]
+        bottom, right = high.reshape(2, 2, count)[:, :, 1:]
+        return (top[0], bottom[0], left[0], right[0]), (top[1], bottom[1], left[1], right[1])
 
 
 def find_cores(
@@ -127,26 +136,31 @@ def split_by_lamps(
     cores: LampCores,
     window: BlobWindow,
     grouping: LampGrouping,
+    *,
+    groups: tuple[IntArray, int] | None = None,
 ) -> tuple[FloatArray, NDArray[np.int32], LampCores]:
     """``stats``, cropped ``labels`` and ``cores`` with each blob of several lamp groups cut.
 
     ``labels`` is a crop of ``window``; ``stats`` rows are labels 1..n in
     work-image coordinates. Blobs with fewer than two groups keep their
     pixels and relative order; each core moves to its part's label.
+    ``groups`` is :func:`group_cores` of ``cores`` when already known.
     """
     if cores.owner.size < 2:
         return stats, labels, cores
-    group, groups = _group_cores(cores, grouping)
-    per_blob = np.bincount(cores.owner[_first_of(group, groups)], minlength=stats.shape[0] + 1)
+    group, count = groups if groups is not None else group_cores(cores, grouping)
+    per_blob = np.bincount(cores.owner[_first_of(group, count)], minlength=stats.shape[0] + 1)
     split_blobs = np.flatnonzero(per_blob >= 2)
     if split_blobs.size == 0:
         return stats, labels, cores
-    return _cut(stats, labels, split_blobs, cores, group, groups, window, grouping)
+    return _cut(stats, labels, split_blobs, cores, group, count, window, grouping)
 
 
-def _group_cores(cores: LampCores, grouping: LampGrouping) -> tuple[IntArray, int]:
+def group_cores(cores: LampCores, grouping: LampGrouping) -> tuple[IntArray, int]:
     """Each core's vehicle group (cores of one blob, alike and side by side), and the count."""
     owner, white, centres = cores.owner, cores.white, cores.centres
+    if owner.size <= 1:
+        return np.zeros(owner.size, dtype=np.intp), owner.size
     core_stats = cores.boxes
     size = np.maximum(core_stats[:, 3], 1).astype(np.float64)
     larger = np.maximum(size[:, None], size[None, :])
@@ -167,8 +181,10 @@ def _group_cores(cores: LampCores, grouping: LampGrouping) -> tuple[IntArray, in
         if np.array_equal(reached, label):
             break
         label = reached
-    first, group = np.unique(label, return_inverse=True)
-    return np.asarray(group, dtype=np.intp), int(first.size)
+    # the roots (cores that kept their own index) numbered in order: np.unique's result
+    root = label == np.arange(owner.size)
+    rank = np.cumsum(root) - 1
+    return np.asarray(rank[label], dtype=np.intp), int(rank[-1] + 1)
 
 
 def _first_of(group: IntArray, groups: int) -> IntArray:

@@ -59,7 +59,7 @@ def process_clip(
     ``start_s`` (UTC seconds) anchors frame times when the source carries no
     absolute time; the camera's clock offset is applied by the source.
     """
-    detector = detector or MotionDetector()
+    detector = detector or MotionDetector(camera=camera)  # night boxes from the ground
     if tracker_config is None:  # motion blobs merge when vehicles close up
         motion = isinstance(detector, MotionDetector)
         tracker_config = MOTION_TRACKER if motion else TrackerConfig()

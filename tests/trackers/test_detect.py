@@ -357,6 +357,10 @@ def test_pixel_median_is_numpys_median(count: int) -> None:
     stack = np.random.default_rng(count).integers(0, 256, (9, 13, 3, count), dtype=np.uint8)
     expected = np.median(np.moveaxis(stack, -1, 0).astype(np.float32), axis=0)
     assert np.array_equal(pixel_median(stack), expected.astype(np.float32))
+    planes = [np.ascontiguousarray(stack[..., i]) for i in range(count)]
+    kept = [plane.copy() for plane in planes]
+    assert np.array_equal(pixel_median(planes), expected.astype(np.float32))
+    assert all(np.array_equal(a, b) for a, b in zip(planes, kept, strict=True))  # left as given
 
 
 def test_extents_are_each_labels_bounds() -> None:
