@@ -113,7 +113,9 @@ def test_day_tracking_finds_the_vehicles(results: dict[str, dict[str, float]]) -
 
 
 def test_night_tracking_follows_the_vehicles(results: dict[str, dict[str, float]]) -> None:
-    """Regression floor (measured: MOTA 0.74 and 0.41, IDF1 0.85 and 0.69, since blobs holding
+    """Regression floor (measured: MOTA 0.77 and 0.80, IDF1 0.87 and 0.90, since a blob with one
+    vehicle's lamp pair gets that vehicle's box through the camera's ground geometry; MOTA 0.74
+    and 0.41, IDF1 0.85 and 0.69, since blobs holding
     several vehicles' lamps are cut per vehicle and the tracker joins the pieces of one tracked
     object; MOTA 0.64 and 0.02, IDF1 0.69 and 0.46 before; 0.57 and -0.04,
     IDF1 0.66 and 0.38 before the night boxes were drawn around body pixels; the dense V04-E3
@@ -122,17 +124,16 @@ def test_night_tracking_follows_the_vehicles(results: dict[str, dict[str, float]
     before the detector's night mode, beams and glare in the boxes: MOTA -1.45 to -1.25)."""
     for cid in ("J0002-W", "V04-E3"):
         night = results[f"night {cid}"]
-        assert night["mota"] >= 0.25, cid
-        assert night["idf1"] >= 0.6, cid
-    assert results["night J0002-W"]["mota"] >= 0.65
+        assert night["mota"] >= 0.65, cid
+        assert night["idf1"] >= 0.8, cid
 
 
 @pytest.mark.xfail(
     reason="issue 4 targets (day MOTA/IDF1 >= 0.85, night MOTA >= 0.70) not met by the motion "
     "detector: measured here day MOTA/IDF1 0.88/0.86 (J0002-W) and 0.72/0.86 (V04-E3), night "
-    "MOTA 0.74 and 0.41; on 3 seeds x 4 cameras (benchmarks/eval_tracking.py --vehicles 800) "
-    "day MOTA 0.82 / IDF1 0.89, night MOTA 0.62 / IDF1 0.77 (object-weighted; held-out seeds "
-    "4 5: day 0.79 / 0.84, night 0.43 / 0.69)",
+    "MOTA 0.77 and 0.80 (met on these two clips); on 3 seeds x 4 cameras "
+    "(benchmarks/eval_tracking.py --vehicles 800) day MOTA 0.82 / IDF1 0.89, night MOTA 0.69 / "
+    "IDF1 0.80 (object-weighted; held-out seeds 4 5: day 0.79 / 0.84, night 0.65 / 0.80)",
     strict=True,
 )
 def test_issue_targets(results: dict[str, dict[str, float]]) -> None:
