@@ -129,6 +129,13 @@ def main() -> None:
         "--causes", action="store_true", help="also say where IDF1 is lost (wrong vs missed links)"
     )
     parser.add_argument(
+        "--pace-jitter",
+        type=float,
+        default=0.0,
+        help="add this spread to each sighting's log pace (a stress test: real drivers vary "
+        "their pace along a trip, the simulation's keep one)",
+    )
+    parser.add_argument(
         "--assign-tiles",
         type=int,
         nargs="*",
@@ -208,6 +215,8 @@ def main() -> None:
             cameras = batch.arrays.camera_ids
             pace = sighting_pace(network, classes, batch.speed_mps, batch.exit_edge,
                                  batch.entry_edge)  # fmt: skip
+        if args.pace_jitter > 0.0:
+            pace = pace + np.random.default_rng(0).normal(0.0, args.pace_jitter, pace.size)
         restitch = None if args.no_restitch else vectors
         track, into = assign_tracks(
             t_in, t_out, links, recalibrate=day, appearance=restitch, classes=classes,
