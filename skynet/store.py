@@ -24,11 +24,11 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from camera_registry.database import (
     ensure_schema,
     key_string,
-    meta_table,
     open_engine,
     read_meta,
     reading,
     store_error,
+    write_meta,
 )
 from skynet.errors import NotFoundError, StoreError
 from skynet.linking import SightingArrays
@@ -366,7 +366,7 @@ class SightingStore:
                     connection.exec_driver_sql("CLUSTER sightings USING ix_sightings_camera_time")
                     connection.exec_driver_sql("ANALYZE sightings")
                     rows = _count(connection)
-                    _write_meta(connection, CLUSTERED_KEY, str(rows))
+                    write_meta(connection, CLUSTERED_KEY, str(rows))
         except SQLAlchemyError as exc:
             raise store_error(self.engine, exc) from None
         return rows
@@ -398,7 +398,7 @@ class SightingStore:
                     index.create(connection)
                 run("ANALYZE sightings")
                 rows = _count(connection)
-                _write_meta(connection, CLUSTERED_KEY, str(rows))
+                write_meta(connection, CLUSTERED_KEY, str(rows))
                 run("COMMIT")
                 if not rollback_journal:  # the copy went through the WAL: fold it back
                     run("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -458,11 +458,6 @@ def _overlapping_rows(cameras: list[str], start_s: float, end_s: float) -> sa.Co
 def _count(connection: Connection) -> int:
     query = sa.select(sa.func.count()).select_from(sightings_table)
     return int(connection.execute(query).scalar_one())
-
-
-def _write_meta(connection: Connection, key: str, value: str) -> None:
-    connection.execute(sa.delete(meta_table).where(meta_table.c.key == key))
-    connection.execute(sa.insert(meta_table).values(key=key, value=value))
 
 
 def _insert_new(connection: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> int:
