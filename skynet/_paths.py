@@ -15,9 +15,7 @@ edges use repeated penalised Dijkstra (diverse paths, one scipy call each).
 from __future__ import annotations
 
 import itertools
-import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Final
@@ -29,6 +27,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from skynet._ranges import groups, ranges
+from skynet._virtual_rows import with_virtual_rows
 from skynet.errors import BadInputError
 from skynet.roads.cameras import CameraAttachment
 from skynet.roads.network import RoadNetwork
@@ -373,51 +372,19 @@ def with_source(matrix: csr_matrix, nodes: IntArray, offsets: FloatArray) -> csr
     )
 
 
-#: Virtual-source edges a kept graph of :func:`_sourced` has room for.
-_ROOM: Final = 256
-#: Matrices whose kept graphs :func:`_sourced` holds (the last asked).
-_KEPT: Final = 8
-#: Per thread (a server may search in several at once): matrix id → its kept graph arrays.
-_LOCAL = threading.local()
-_Kept = tuple[csr_matrix, FloatArray, NDArray[np.int32], NDArray[np.int32]]
-
-
-def _kept_graphs() -> OrderedDict[int, _Kept]:
-    kept: OrderedDict[int, _Kept] | None = getattr(_LOCAL, "graphs", None)
-    if kept is None:
-        kept = _LOCAL.graphs = OrderedDict()
-    return kept
-
-
 def _sourced(matrix: csr_matrix, nodes: IntArray, offsets: FloatArray) -> csr_matrix:
-    """:func:`with_source` for one search run at once: the source's edges are written into
-    arrays kept per matrix and thread (the graph is valid until that thread's next call), so
-    a search on a city graph copies none of its 100,000 edges (that cost as much as a
-    short search)."""
+    """:func:`with_source` for one search run at once, on arrays kept per matrix and thread
+    (:func:`~skynet._virtual_rows.with_virtual_rows`) where the source's edges fit."""
     starts, where = np.unique(nodes, return_inverse=True)
-    size, nnz = matrix.shape[0], matrix.indptr[-1]
-    if starts.size > _ROOM or nnz + _ROOM >= np.iinfo(np.int32).max:
-        return with_source(matrix, nodes, offsets)
     least = np.full(starts.size, np.inf)
     np.minimum.at(least, where, offsets)
-    graphs = _kept_graphs()
-    kept = graphs.get(id(matrix))
-    if kept is None or kept[0] is not matrix:
-        kept = (
-            matrix,
-            np.concatenate([matrix.data[:nnz], np.zeros(_ROOM)]).astype(np.float64),
-            np.concatenate([matrix.indices[:nnz], np.zeros(_ROOM, dtype=np.int32)]).astype(
-                np.int32
-            ),
-            np.concatenate([matrix.indptr, [nnz]]).astype(np.int32),
-        )
-        graphs[id(matrix)] = kept
-        if len(graphs) > _KEPT:
-            graphs.popitem(last=False)
-    graphs.move_to_end(id(matrix))
-    _, data, indices, indptr = kept
-    end = nnz + starts.size
-    data[nnz:end] = least + _EPSILON_S  # a nanosecond on its edges keeps a zero offset an edge
-    indices[nnz:end] = starts
-    indptr[-1] = end
-    return csr_matrix((data[:end], indices[:end], indptr), shape=(size + 1, size + 1))
+    graph = with_virtual_rows(
+        matrix,
+        matrix.data,
+        matrix.indices,
+        matrix.indptr,
+        starts,
+        least + _EPSILON_S,  # a nanosecond on its edges keeps a zero offset an edge
+        np.array([starts.size], dtype=np.intp),
+    )
+    return graph if graph is not None else with_source(matrix, nodes, offsets)

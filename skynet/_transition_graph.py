@@ -9,16 +9,14 @@ edges collapse to the quickest one, as a driver would take.
 
 from __future__ import annotations
 
-import threading
-import weakref
 from dataclasses import dataclass
-from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from skynet._virtual_rows import with_virtual_rows
 from skynet.roads.network import EdgeArrays
 
 FloatArray = NDArray[np.float64]
@@ -76,57 +74,15 @@ class RoadMatrix:
         return csr_matrix((data, indices, indptr), shape=(total, total))
 
 
-#: Virtual edges the kept graph of :func:`_sourced` has room for (one camera's anchors).
-_SPARE: Final = 256
-
-
-@dataclass(eq=False)
-class _Spare:
-    """A matrix's CSR arrays in scipy's own index type with room for virtual edges: one
-    camera's search then copies no array of the whole graph (that took as long as
-    the search)."""
-
-    data: FloatArray
-    indices: NDArray[np.int32]
-    indptr: NDArray[np.int32]
-
-
-#: Per thread (a server may search in several at once): each matrix's spare arrays.
-_LOCAL = threading.local()
-
-
-def _spares() -> weakref.WeakKeyDictionary[RoadMatrix, _Spare]:
-    spares: weakref.WeakKeyDictionary[RoadMatrix, _Spare] | None = getattr(_LOCAL, "spares", None)
-    if spares is None:
-        spares = _LOCAL.spares = weakref.WeakKeyDictionary()
-    return spares
-
-
 def _sourced(matrix: RoadMatrix, anchors: list[IntArray]) -> csr_matrix:
-    """:meth:`RoadMatrix.with_sources` for a search run at once: the virtual edges are
-    written into arrays kept per thread (the graph is valid until that thread's next call),
-    where they fit."""
+    """:meth:`RoadMatrix.with_sources` for a search run at once, on arrays kept per thread
+    (:func:`~skynet._virtual_rows.with_virtual_rows`) where the anchors fit."""
     counts = np.array([a.size for a in anchors], dtype=np.intp)
-    extra = int(counts.sum())
-    nnz = matrix.indices.size
-    if extra > _SPARE or nnz + extra + matrix.size + len(anchors) >= np.iinfo(np.int32).max:
-        return matrix.with_sources(anchors)
-    spare = _spares().get(matrix)
-    if spare is None:
-        spare = _spares()[matrix] = _Spare(
-            np.concatenate([matrix.time, np.zeros(_SPARE)]),
-            np.concatenate([matrix.indices, np.zeros(_SPARE, dtype=np.intp)]).astype(np.int32),
-            matrix.indptr.astype(np.int32),
-        )
-    if extra:
-        spare.indices[nnz : nnz + extra] = np.concatenate(anchors)
-    indptr = np.empty(matrix.size + len(anchors) + 1, dtype=np.int32)
-    indptr[: matrix.size + 1] = spare.indptr
-    indptr[matrix.size + 1 :] = nnz + np.cumsum(counts)
-    total = matrix.size + len(anchors)
-    return csr_matrix(
-        (spare.data[: nnz + extra], spare.indices[: nnz + extra], indptr), shape=(total, total)
+    heads = np.concatenate(anchors) if anchors else np.empty(0, dtype=np.intp)
+    graph = with_virtual_rows(
+        matrix, matrix.time, matrix.indices, matrix.indptr, heads, np.zeros(heads.size), counts
     )
+    return graph if graph is not None else matrix.with_sources(anchors)
 
 
 @dataclass(frozen=True, eq=False)
