@@ -162,11 +162,9 @@ class GapModel:
         """Per entry of the road graph: the route choice's cost of its road."""
         if self._entry_cost is None:
             assert self.route is not None
-            att, edges = self.attachment, self.network.edges
-            watched = np.zeros(len(edges), dtype=bool)
-            watched[att.edge[att.online[att.camera]]] = True
             graph, _ = self._road_graphs()
-            self._entry_cost = self.route.cost(edges, watched)[graph.chosen]
+            cost = self.route.network_cost(self.network, self.attachment)
+            self._entry_cost = cost[graph.chosen]
         return self._entry_cost
 
     def _watched(self) -> _Sets:

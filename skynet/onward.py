@@ -79,6 +79,13 @@ class RouteChoice:
         cost = edges.travel_time * factor[edges.highway]
         return np.asarray(cost + self.watched_s * watched, dtype=np.float64)
 
+    def network_cost(self, network: RoadNetwork, attachment: CameraAttachment) -> FloatArray:
+        """:meth:`cost` of every road of ``network``, watched where an online camera of
+        ``attachment`` watches it."""
+        watched = np.zeros(len(network.edges), dtype=bool)
+        watched[attachment.edge[attachment.online[attachment.camera]]] = True
+        return self.cost(network.edges, watched)
+
 
 #: The route choice the planner uses: each step up the road classes (tertiary, secondary,
 #: trunk and primary) 1.6 times dearer per free-flow second, chosen on the training seeds
@@ -213,10 +220,8 @@ class OnwardModel:
         """Each road at the route choice's cost: free-flow seconds times its class's factor,
         ``watched_s`` more on every road an online camera watches."""
         if self._graph is None:
-            att = self.attachment
-            watched = np.zeros(len(self.network.edges), dtype=bool)
-            watched[att.edge[att.online[att.camera]]] = True
-            self._graph = road_graph(self.network, self.route.cost(self.network.edges, watched))
+            cost = self.route.network_cost(self.network, self.attachment)
+            self._graph = road_graph(self.network, cost)
         return self._graph
 
 
