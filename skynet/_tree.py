@@ -8,10 +8,13 @@ log2 d vectorised rounds), then the nodes are grouped by depth.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import NDArray
 
 IntArray = NDArray[np.intp]
+FloatArray = NDArray[np.float64]
 
 
 def depths(parent: IntArray, nodes: IntArray) -> IntArray:
@@ -43,3 +46,47 @@ def levels(parent: IntArray, nodes: IntArray) -> tuple[IntArray, list[IntArray]]
     if order.size == 0:
         return depth, []
     return depth, np.split(order, np.flatnonzero(np.diff(depth[order])) + 1)
+
+
+@dataclass(frozen=True, eq=False)
+class SearchTree:
+    """A search tree: each node's parent and the road (edge or graph entry) into it (-1 at
+    roots and unreached nodes), and the tree's nodes by depth (:func:`levels`). Sums along
+    its ways run one level at a time, so they cost a few vectorised passes, not a walk."""
+
+    parent: IntArray
+    into: IntArray
+    levels: list[IntArray]
+
+    def down(self, per_road: FloatArray, at_root: FloatArray | None = None) -> FloatArray:
+        """Per node: the sum of ``per_road`` over the roads of its way from the root, plus
+        ``at_root`` of its root (nodes off the tree keep theirs; 0 without)."""
+        size = self.parent.shape[0]
+        out = np.zeros(size) if at_root is None else np.asarray(at_root, dtype=np.float64).copy()
+        for at in self.levels:
+            out[at] = out[self.parent[at]] + per_road[self.into[at]]
+        return out
+
+    def up(self, weight: FloatArray) -> FloatArray:
+        """Per node: its weight and that of every node below it."""
+        below = np.asarray(weight, dtype=np.float64).copy()
+        for at in reversed(self.levels):
+            np.add.at(below, self.parent[at], below[at])
+        return below
+
+    def preorder(self) -> tuple[IntArray, IntArray]:
+        """Each node's place in a depth-first walk and how many nodes its subtree holds
+        (a subtree is the run of places from its root's)."""
+        size = self.parent.shape[0]
+        count = np.asarray(self.up(np.ones(size)), dtype=np.intp)
+        children = np.argsort(self.parent, kind="stable")
+        starts = np.searchsorted(self.parent[children], np.arange(size + 1))
+        first = np.zeros(size, dtype=np.intp)
+        stack = np.flatnonzero(self.parent < 0).tolist()[::-1]
+        at = 0
+        while stack:
+            node = stack.pop()
+            first[node] = at
+            at += 1
+            stack += children[starts[node] : starts[node + 1]].tolist()[::-1]
+        return first, count

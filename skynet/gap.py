@@ -30,7 +30,7 @@ from scipy.sparse import csr_matrix
 from skynet._anchors import edge_rows_by_label
 from skynet._paths import bounded_tree
 from skynet._ranges import ranges
-from skynet._tree import levels
+from skynet._tree import SearchTree, levels
 from skynet.frontier import departures
 from skynet.implied import SLACK_S, RoadGraph, Visit, road_graph
 from skynet.onward import RouteChoice
@@ -300,16 +300,10 @@ def _path_cameras(
     roads of the tree hold one (a road's set is its cameras and the set of the watched road
     above it): memory grows with the watched roads reached, not with nodes times cameras."""
     size = cost.shape[0]
-    parent = np.asarray(before[:size], dtype=np.intp)
-    nodes = np.flatnonzero(np.isfinite(cost) & (parent >= 0) & (parent < size))
+    parent, nodes, edge_into = _entries_into(cost, before, graph, forward=forward)
     alias = np.full(size, -1, dtype=np.intp)  # node -> its nearest watched road's set
     if nodes.size == 0:
         return _Sets(np.zeros(1, dtype=np.intp), np.zeros(0, dtype=np.intp), watch.columns, alias)
-    u = np.repeat(np.arange(size, dtype=np.int64), np.diff(graph.matrix.indptr))
-    keys = u * size + graph.matrix.indices
-    tail, head = (parent[nodes], nodes) if forward else (nodes, parent[nodes])
-    edge_into = np.full(size, -1, dtype=np.intp)
-    edge_into[nodes] = np.searchsorted(keys, tail.astype(np.int64) * size + head)
     member = np.zeros(size, dtype=bool)
     member[nodes] = True
     watched = np.zeros(size, dtype=bool)
@@ -347,6 +341,24 @@ def _path_cameras(
     return _Sets(indptr, flat, columns, alias)
 
 
+def _entries_into(
+    reach: FloatArray, before: NDArray[np.int32], graph: RoadGraph, *, forward: bool
+) -> tuple[IntArray, IntArray, IntArray]:
+    """A search tree's raw parents, its nodes below a root, and per node the road-graph
+    entry of the road between it and its parent (-1 off the tree; ``forward`` as in
+    :func:`_path_cameras`)."""
+    size = reach.shape[0]
+    parent = np.asarray(before[:size], dtype=np.intp)
+    nodes = np.flatnonzero(np.isfinite(reach) & (parent >= 0) & (parent < size))
+    entry = np.full(size, -1, dtype=np.intp)
+    if nodes.size:
+        u = np.repeat(np.arange(size, dtype=np.int64), np.diff(graph.matrix.indptr))
+        keys = u * size + graph.matrix.indices
+        tail, head = (parent[nodes], nodes) if forward else (nodes, parent[nodes])
+        entry[nodes] = np.searchsorted(keys, tail.astype(np.int64) * size + head)
+    return parent, nodes, entry
+
+
 def _tree_cost(
     reach: FloatArray,
     before: NDArray[np.int32],
@@ -357,23 +369,12 @@ def _tree_cost(
 ) -> FloatArray:
     """Per node: ``entry_cost`` summed over the search tree's way between the root and the
     node (roots: their offset; ``forward`` as in :func:`_path_cameras`)."""
-    size = reach.shape[0]
-    parent = np.asarray(before[:size], dtype=np.intp)
-    nodes = np.flatnonzero(np.isfinite(reach) & (parent >= 0) & (parent < size))
-    out = np.where(np.isfinite(reach), reach, np.inf)
-    if nodes.size == 0:
-        return out
-    u = np.repeat(np.arange(size, dtype=np.int64), np.diff(graph.matrix.indptr))
-    keys = u * size + graph.matrix.indices
-    tail, head = (parent[nodes], nodes) if forward else (nodes, parent[nodes])
-    entry = np.zeros(size, dtype=np.intp)
-    entry[nodes] = np.searchsorted(keys, tail.astype(np.int64) * size + head)
-    up = np.full(size, -1, dtype=np.intp)
+    parent, nodes, entry = _entries_into(reach, before, graph, forward=forward)
+    up = np.full(parent.shape[0], -1, dtype=np.intp)
     up[nodes] = parent[nodes]
     _, by_depth = levels(up, nodes)
-    for level in by_depth:
-        out[level] = out[parent[level]] + entry_cost[entry[level]]
-    return out
+    at_root = np.where(np.isfinite(reach), reach, np.inf)
+    return SearchTree(up, entry, by_depth).down(entry_cost, at_root)
 
 
 def _merged(runs: list[NDArray[np.int64]]) -> NDArray[np.int64]:

@@ -31,7 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from skynet._paths import bounded_tree
-from skynet._tree import levels
+from skynet._tree import SearchTree, levels
 from skynet.frontier import TURN_BACK, departures
 from skynet.implied import RoadGraph, road_graph
 from skynet.roads.cameras import CameraAttachment, edge_label
@@ -173,7 +173,7 @@ class OnwardModel:
         chance[own] = 0.0
         return Onward(chance, seconds, entry)
 
-    def _tree(self, reach: FloatArray, before: NDArray[np.int32]) -> _Tree:
+    def _tree(self, reach: FloatArray, before: NDArray[np.int32]) -> SearchTree:
         """The search's tree over the places within reach, level by level from its roots."""
         graph, edges = self._road_graph(), self.network.edges
         size = reach.shape[0]
@@ -184,16 +184,16 @@ class OnwardModel:
         edge_into = np.full(size, -1, dtype=np.intp)
         edge_into[nodes] = graph.chosen[np.searchsorted(keys, parent[nodes] * size + nodes)]
         _, by_depth = levels(parent, nodes)
-        return _Tree(parent, edge_into, by_depth)
+        return SearchTree(parent, edge_into, by_depth)
 
-    def _mass(self, tree: _Tree, below: FloatArray) -> FloatArray:
+    def _mass(self, tree: SearchTree, below: FloatArray) -> FloatArray:
         """Per camera, the weight of the places whose way passes a road it watches: the
         places below each of its tree roads, a road below another of its own counted once."""
         att, edges = self.attachment, self.network.edges
         pairs = np.flatnonzero(att.online[att.camera])
         heads = edges.v[att.edge[pairs]]
         slot = self._road_graph().slot  # a parallel road counts as the one the tree took
-        into = tree.edge_into[heads]
+        into = tree.into[heads]
         on_tree = (into >= 0) & (slot[np.maximum(into, 0)] == slot[att.edge[pairs]])
         on_tree &= below[heads] > 0  # nothing to head for beyond: no share (out of reach)
         cams, heads = att.camera[pairs[on_tree]], heads[on_tree]
@@ -223,46 +223,3 @@ class OnwardModel:
             cost = self.route.network_cost(self.network, self.attachment)
             self._graph = road_graph(self.network, cost)
         return self._graph
-
-
-@dataclass(frozen=True, eq=False)
-class _Tree:
-    """A search tree: each node's parent and the edge into it (-1 at roots and unreached
-    nodes), and the tree's nodes by depth (parents in an earlier level)."""
-
-    parent: NDArray[np.intp]
-    edge_into: NDArray[np.intp]
-    levels: list[NDArray[np.intp]]
-
-    def down(self, per_edge: FloatArray, at_root: FloatArray | None = None) -> FloatArray:
-        """Per node: the sum of ``per_edge`` over the edges of its way from the root (plus
-        ``at_root`` of its root)."""
-        size = self.parent.shape[0]
-        out = np.zeros(size) if at_root is None else np.asarray(at_root, dtype=np.float64).copy()
-        for at in self.levels:
-            out[at] = out[self.parent[at]] + per_edge[self.edge_into[at]]
-        return out
-
-    def up(self, weight: FloatArray) -> FloatArray:
-        """Per node: its weight and that of every node below it."""
-        below = np.asarray(weight, dtype=np.float64).copy()
-        for at in reversed(self.levels):
-            np.add.at(below, self.parent[at], below[at])
-        return below
-
-    def preorder(self) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-        """Each node's place in a depth-first walk and how many nodes its subtree holds
-        (a subtree is the run of places from its root's)."""
-        size = self.parent.shape[0]
-        count = np.asarray(self.up(np.ones(size)), dtype=np.intp)
-        children = np.argsort(self.parent, kind="stable")
-        starts = np.searchsorted(self.parent[children], np.arange(size + 1))
-        first = np.zeros(size, dtype=np.intp)
-        stack = np.flatnonzero(self.parent < 0).tolist()[::-1]
-        at = 0
-        while stack:
-            node = stack.pop()
-            first[node] = at
-            at += 1
-            stack += children[starts[node] : starts[node + 1]].tolist()[::-1]
-        return first, count

@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 from roads_helpers import SITE, camera_at, registry_of, road_graph
 
+from skynet._tree import SearchTree
 from skynet.frontier import FrontierModel
 from skynet.gap import GapModel
 from skynet.implied import ImpliedCameras, Visit
 from skynet.lookahead import Lookahead
-from skynet.onward import OnwardModel, _Tree
+from skynet.onward import OnwardModel
 from skynet.roads import RoadNetwork, attach_cameras
 from trackers.sighting import APPEARANCE_DIM, Evidence, Sighting
 
@@ -145,7 +146,7 @@ def test_the_search_tree_sums_down_and_up_and_walks_each_subtree_in_one_run() ->
     parent = np.array([-1, 0, 1, 1, -1], dtype=np.intp)
     edge_into = np.array([-1, 10, 11, 12, -1], dtype=np.intp)
     levels = [np.array([1]), np.array([2, 3])]
-    tree = _Tree(parent, edge_into, levels)
+    tree = SearchTree(parent, edge_into, levels)
     per_edge = np.zeros(13)
     per_edge[[10, 12]] = 1.0
     assert tree.down(per_edge).tolist() == [0.0, 1.0, 1.0, 2.0, 0.0]
