@@ -44,25 +44,20 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
-import pickle
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from _escapes import escape_scenario, over_escapes
+from _escapes import escape, over_escapes
 
 from camera_registry.registry import CameraRegistry
 from skynet.frontier import FrontierModel
 from skynet.implied import ImpliedCameras
 from skynet.lookahead import Lookahead
-from skynet.roads.cameras import attach_cameras
-from skynet.synthetic.scenario import Scenario
-from skynet.synthetic.sightings import SightingNoise, simulate_sightings
 from trackers.sighting import Sighting
 
-CRASH_CAMERA = "P01-CRASH"
 #: Openings after which an escape counts as not recovered (both ways get the same).
 CAP = 400
 
@@ -165,46 +160,21 @@ def by_distance(registry: CameraRegistry) -> Chooser:
     return choose
 
 
-def escape_passages(seed: int, cache: Path | None = None) -> tuple[Scenario, list[Sighting]] | None:
-    """The seed's scenario and the target's simulated passages (none missed), read from
-    ``cache`` when a run stored them there before (simulating them is most of a run)."""
-    stored = None if cache is None else cache / f"escape-{seed}.pkl"
-    if stored is not None and stored.exists():
-        with stored.open("rb") as f:
-            cached: tuple[Scenario, list[Sighting]] | None = pickle.load(f)
-        return cached
-    scenario = escape_scenario(seed)
-    result = None
-    if scenario is not None:
-        simulated = simulate_sightings(scenario, noise=SightingNoise(missed=0.0))
-        result = scenario, sorted(simulated.of_vehicle(scenario.target_id), key=lambda s: s.t_in)
-    if stored is not None:
-        stored.parent.mkdir(parents=True, exist_ok=True)
-        with stored.open("wb") as f:
-            pickle.dump(result, f)
-    return result
-
-
 def one_escape(
     seed: int, plain: bool = False, cache: Path | None = None
 ) -> dict[str, float] | None:
-    escaped = escape_passages(seed, cache)
-    if escaped is None:
+    case = escape(seed, cache)
+    if case is None:
         return None
-    scenario, seen = escaped
-    network = scenario.city.road_network()
-    registry = CameraRegistry(scenario.cameras, scenario.city.crs)
-    attachment = attach_cameras(network, registry)
-    model = FrontierModel(network, registry, attachment, horizon_s=1800.0)
-    implied = ImpliedCameras(network, attachment)
-    start = next(s for s in seen if s.camera_id == CRASH_CAMERA)
-    truth = [s for s in seen if s.t_in >= start.t_in]
-    now_s = scenario.escape_window[1] + 600.0
+    model = FrontierModel(case.network, case.registry, case.attachment, horizon_s=1800.0)
+    implied = ImpliedCameras(case.network, case.attachment)
+    start, truth = case.start, case.passages
+    now_s = case.scenario.escape_window[1] + 600.0
     row: dict[str, float] = {"seed": float(seed), "passages": float(len(truth))}
     row["fewest"] = float(fewest_openings(truth, implied))
     ways: dict[str, Chooser] = {
         "skynet": by_lookahead(Lookahead.over(model), now_s),
-        "hand": by_distance(registry),
+        "hand": by_distance(case.registry),
     }
     if plain:
         ways["plain"] = by_lookahead(Lookahead.over(model, skip_ahead=False), now_s)

@@ -38,11 +38,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from bench_frontier import CRASH_CAMERA, Recovery, by_distance, escape_passages, follow
+from _escapes import escape
+from bench_frontier import Recovery, by_distance, follow
 from scipy.optimize import minimize
 from scipy.special import expit
 
-from camera_registry.registry import CameraRegistry
 from skynet.implied import ImpliedCameras
 from skynet.onward import (
     _MAIN,
@@ -53,7 +53,7 @@ from skynet.onward import (
     OnwardModel,
     RouteChoice,
 )
-from skynet.roads.cameras import CameraAttachment, attach_cameras
+from skynet.roads.cameras import CameraAttachment
 from skynet.roads.classes import HIGHWAY_CLASSES
 from skynet.roads.network import RoadNetwork
 from trackers.sighting import Sighting
@@ -111,19 +111,13 @@ class Case:
 
 def closed_case(seed: int, cache: Path | None) -> Case | None:
     """The escape of ``seed`` recovered by distance: its found sightings and passages."""
-    escaped = escape_passages(seed, cache)
-    if escaped is None:
+    closed = escape(seed, cache)
+    if closed is None:
         return None
-    scenario, seen = escaped
-    network = scenario.city.road_network()
-    registry = CameraRegistry(scenario.cameras, scenario.city.crs)
-    attachment = attach_cameras(network, registry)
-    start = next(s for s in seen if s.camera_id == CRASH_CAMERA)
-    passages = [s for s in seen if s.t_in >= start.t_in]
-    implied = ImpliedCameras(network, attachment)
-    done = follow(Recovery(passages, implied), by_distance(registry), start)
-    anchors = done.trail()
-    return Case(seed, network, attachment, anchors, passages)
+    implied = ImpliedCameras(closed.network, closed.attachment)
+    recovery = Recovery(closed.passages, implied)
+    anchors = follow(recovery, by_distance(closed.registry), closed.start).trail()
+    return Case(seed, closed.network, closed.attachment, anchors, closed.passages)
 
 
 @dataclasses.dataclass
@@ -233,7 +227,7 @@ def fit(cases: Sequence[Case], start: RouteChoice, rounds: int = 3) -> RouteChoi
     """Coordinate search of the factors (main roads fixed at 1) and the watched cost."""
     best, best_loss = start, log_loss(cases, start)
     print(f"start {start}: {best_loss:.5f}")
-    steps = (0.25, 0.4, 0.6, 0.8, 1.25, 1.6, 2.5)
+    steps: tuple[float, ...] = (0.25, 0.4, 0.6, 0.8, 1.25, 1.6, 2.5)
     for round_ in range(rounds):
         improved = False
         if round_:
