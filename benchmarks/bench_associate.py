@@ -43,7 +43,6 @@ import numpy as np
 from camera_registry import CameraRegistry
 from skynet import _association_calibration as calibration
 from skynet._association_batch import BatchSightings
-from skynet._association_pace import sighting_pace
 from skynet.associate import (
     SHORTLIST,
     Association,
@@ -201,20 +200,13 @@ def main() -> None:
             np.savez(kept, early=links.early, late=links.late, probability=links.probability)
         scored, scored_cpu = time.perf_counter(), _cpu_s()
         day = args.light == "day" and not args.no_calibration
-        if part is not None:
-            t_in = np.array([s.t_in for s in part])
-            t_out = np.array([s.t_out for s in part])
-            vectors = np.stack([s.appearance for s in part]).astype(np.float32)
-            classes = np.array([s.vehicle_class for s in part], dtype=str)
-            cameras = np.array([s.camera_id for s in part], dtype=str)
-            pace = paces_of(linker, part)
-        else:
-            assert batch is not None and batch.speed_mps is not None
-            t_in, t_out = batch.arrays.t_in, batch.arrays.t_out
-            vectors, classes = batch.arrays.appearance, batch.arrays.classes
-            cameras = batch.arrays.camera_ids
-            pace = sighting_pace(network, classes, batch.speed_mps, batch.exit_edge,
-                                 batch.entry_edge)  # fmt: skip
+        if batch is None:
+            assert part is not None, "--tile runs score in bulk"
+            batch = BatchSightings.of(linker, part)
+        columns = batch.arrays
+        t_in, t_out, vectors = columns.t_in, columns.t_out, columns.appearance
+        classes, cameras = columns.classes, columns.camera_ids
+        pace = paces_of(linker, batch)
         if args.pace_jitter > 0.0:
             pace = pace + np.random.default_rng(0).normal(0.0, args.pace_jitter, pace.size)
         restitch = None if args.no_restitch else vectors

@@ -195,21 +195,22 @@ def associate(
     """Link ``sightings`` (any order) into tracks; see the module docstring."""
     _check_threshold(threshold)
     ordered = in_time_order(sightings)
-    links = candidate_links(linker, ordered, workers=workers, on_progress=on_progress)
-    day = np.array([linker.model_for(s) is LINK_MODELS["day"] for s in ordered], dtype=bool)
+    if not ordered:
+        return associate_links(ordered, CandidateLinks.empty(), threshold=threshold)
+    batch = BatchSightings.of(linker, ordered)
+    links = batch_links(linker, batch, workers=workers, on_progress=on_progress)
+    day = np.array([m is LINK_MODELS["day"] for m in batch.models])[batch.model]
     return associate_links(
-        ordered, links, threshold=threshold, recalibrate=day, pace=paces_of(linker, ordered)
-    )
+        ordered, links, threshold=threshold, recalibrate=day, pace=paces_of(linker, batch),
+        arrays=batch.arrays,
+    )  # fmt: skip
 
 
-def paces_of(linker: Linker, ordered: Sequence[Sighting]) -> FloatArray:
-    """Each sighting's log pace on the linker's roads (:func:`sighting_pace`)."""
+def paces_of(linker: Linker, batch: BatchSightings) -> FloatArray:
+    """Each row's log pace on the linker's roads (:func:`sighting_pace`)."""
+    speed = batch.speed_mps if batch.speed_mps is not None else np.full(len(batch), np.nan)
     return sighting_pace(
-        linker.network,
-        np.array([s.vehicle_class for s in ordered], dtype=str),
-        np.array([np.nan if s.speed_mps is None else s.speed_mps for s in ordered]),
-        np.array([s.exit_edge or "" for s in ordered], dtype=str),
-        np.array([s.entry_edge or "" for s in ordered], dtype=str),
+        linker.network, batch.arrays.classes, speed, batch.exit_edge, batch.entry_edge
     )
 
 
@@ -271,6 +272,7 @@ def associate_links(
     recalibrate: bool | NDArray[np.bool_] = True,
     restitch: bool = True,
     pace: FloatArray | None = None,
+    arrays: SightingArrays | None = None,
 ) -> Association:
     """Tracks from scored links (:func:`candidate_links`): the global assignment, its chains.
 
@@ -281,20 +283,19 @@ def associate_links(
     (``restitch``) by the appearance of the tracks they join
     (:mod:`skynet._association_calibration`); the association keeps the links as scored.
     ``pace``: each row's log pace (:func:`~skynet._association_pace.sighting_pace`; none
-    known when not given).
+    known when not given); ``arrays``: the rows' columns when already
+    built (:class:`~skynet._association_batch.BatchSightings` holds them).
     """
     _check_threshold(threshold)
     ordered = list(ordered)
-    t_in = np.array([s.t_in for s in ordered], dtype=np.float64)
-    t_out = np.array([s.t_out for s in ordered], dtype=np.float64)
-    appearance = classes = cameras = None
-    if ordered and restitch:
-        appearance = np.stack([s.appearance for s in ordered]).astype(np.float32)
-        classes = np.array([s.vehicle_class for s in ordered], dtype=str)
-        cameras = np.array([s.camera_id for s in ordered], dtype=str)
+    columns = arrays if arrays is not None else SightingArrays.from_sightings(ordered)
+    keep = bool(ordered) and restitch
     track, into = assign_tracks(
-        t_in, t_out, links, threshold=threshold, recalibrate=recalibrate,
-        appearance=appearance, classes=classes, cameras=cameras, pace=pace,
+        columns.t_in, columns.t_out, links, threshold=threshold, recalibrate=recalibrate,
+        appearance=columns.appearance if keep else None,
+        classes=columns.classes if keep else None,
+        cameras=columns.camera_ids if keep else None,
+        pace=pace,
     )  # fmt: skip
     return Association(ordered, track, into, len(links), links)
 

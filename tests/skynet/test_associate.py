@@ -14,6 +14,7 @@ from camera_registry import CameraRegistry
 from skynet import _association_calibration as calibration
 from skynet import associate as association
 from skynet import identity
+from skynet._association_batch import BatchSightings
 from skynet.associate import CandidateLinks, assign, associate, overlap_links, track_labels
 from skynet.audit import AuditLog
 from skynet.cases import CaseStore
@@ -231,7 +232,7 @@ def test_tracks_recover_the_vehicles(city: City) -> None:
     np.testing.assert_array_equal(again.track, result.track)
     # scoring and assignment apart give the same tracks; the links are kept as scored
     assert result.links is not None and len(result.links) == result.candidates
-    pace = association.paces_of(linker, result.sightings)
+    pace = association.paces_of(linker, BatchSightings.of(linker, result.sightings))
     assert np.isfinite(pace).mean() > 0.8  # most sightings have a speed and a class
     apart = association.associate_links(result.sightings, result.links, pace=pace)
     np.testing.assert_array_equal(apart.track, result.track)
