@@ -98,21 +98,15 @@ class Lookahead:
         *,
         skip_ahead: bool = True,
         gaps_first: bool = False,
+        review_miss: float | None = None,
     ) -> Lookahead:
-        """The planner over the frontier model's world."""
+        """The planner over the frontier model's world; ``review_miss``: the chance a
+        camera opened and watched through missed the target (default: the frontier's
+        miss probability)."""
+        miss = frontier.params.miss_probability if review_miss is None else review_miss
         implied = ImpliedCameras(frontier.network, frontier.attachment)
-        onward = OnwardModel(
-            frontier.network,
-            frontier.attachment,
-            frontier.horizon_s,
-            frontier.params.miss_probability,
-        )
-        gap = GapModel(
-            frontier.network,
-            frontier.attachment,
-            frontier.params.miss_probability,
-            route=onward.route,
-        )
+        onward = OnwardModel(frontier.network, frontier.attachment, frontier.horizon_s, miss)
+        gap = GapModel(frontier.network, frontier.attachment, miss, route=onward.route)
         return cls(frontier, implied, onward, gap, skip_ahead=skip_ahead, gaps_first=gaps_first)
 
     def next_opening(
