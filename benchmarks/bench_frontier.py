@@ -161,7 +161,7 @@ def by_distance(registry: CameraRegistry) -> Chooser:
 
 
 def one_escape(
-    seed: int, plain: bool = False, cache: Path | None = None
+    seed: int, plain: bool = False, cache: Path | None = None, review_miss: float | None = None
 ) -> dict[str, float] | None:
     case = escape(seed, cache)
     if case is None:
@@ -173,11 +173,12 @@ def one_escape(
     row: dict[str, float] = {"seed": float(seed), "passages": float(len(truth))}
     row["fewest"] = float(fewest_openings(truth, implied))
     ways: dict[str, Chooser] = {
-        "skynet": by_lookahead(Lookahead.over(model), now_s),
+        "skynet": by_lookahead(Lookahead.over(model, review_miss=review_miss), now_s),
         "hand": by_distance(case.registry),
     }
     if plain:
-        ways["plain"] = by_lookahead(Lookahead.over(model, skip_ahead=False), now_s)
+        plain_way = Lookahead.over(model, skip_ahead=False, review_miss=review_miss)
+        ways["plain"] = by_lookahead(plain_way, now_s)
     for name, choose in ways.items():
         done = follow(Recovery(truth, implied), choose, start)
         row[f"{name}_opened"] = float(done.opened)
@@ -192,13 +193,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--plain", action="store_true", help="also the next camera only")
     parser.add_argument(
+        "--review-miss",
+        type=float,
+        help="chance a camera opened and watched through missed the target "
+        "(default: the frontier's miss probability, 0.15)",
+    )
+    parser.add_argument(
         "--cache",
         type=Path,
         help="folder to keep each seed's simulated passages in and reuse them from",
     )
     args = parser.parse_args(argv)
     began = time.perf_counter()
-    work = functools.partial(one_escape, plain=args.plain, cache=args.cache)
+    work = functools.partial(
+        one_escape, plain=args.plain, cache=args.cache, review_miss=args.review_miss
+    )
     rows, _ = over_escapes(work, args.escapes, args.first_seed, args.workers)
     rows.sort(key=lambda r: r["seed"])
     ways = ["skynet", *(["plain"] if args.plain else []), "hand"]

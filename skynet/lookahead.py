@@ -37,6 +37,7 @@ from typing import Final
 
 import numpy as np
 
+from skynet.errors import BadInputError
 from skynet.frontier import MAX_SLOWDOWN, PRIOR_SCALE_S, FrontierCamera, FrontierModel
 from skynet.gap import GapModel
 from skynet.implied import ImpliedCameras, Visit
@@ -104,6 +105,8 @@ class Lookahead:
         camera opened and watched through missed the target (default: the frontier's
         miss probability)."""
         miss = frontier.params.miss_probability if review_miss is None else review_miss
+        if not 0.0 <= miss <= 1.0:
+            raise BadInputError(f"review_miss {miss} is not a probability", field="review_miss")
         implied = ImpliedCameras(frontier.network, frontier.attachment)
         onward = OnwardModel(frontier.network, frontier.attachment, frontier.horizon_s, miss)
         gap = GapModel(frontier.network, frontier.attachment, miss, route=onward.route)

@@ -8,6 +8,7 @@ import pytest
 from roads_helpers import SITE, camera_at, registry_of, road_graph
 
 from skynet._tree import SearchTree
+from skynet.errors import BadInputError
 from skynet.frontier import FrontierModel
 from skynet.gap import GapModel
 from skynet.implied import ImpliedCameras, Visit
@@ -157,3 +158,20 @@ def test_the_search_tree_sums_down_and_up_and_walks_each_subtree_in_one_run() ->
         inside = {n for n in range(5) if first[node] <= first[n] < first[node] + count[node]}
         below = {n for n in range(5) if n == node or node in (parent[n], parent[parent[n]])}
         assert inside == below - {-1}
+
+
+def test_the_planner_takes_its_own_miss_chance_for_cameras_watched_through(
+    world: tuple[RoadNetwork, FrontierModel],
+) -> None:
+    _, model = world
+    default = Lookahead.over(model)
+    assert default.onward.miss_probability == model.params.miss_probability
+    sure = Lookahead.over(model, review_miss=0.01)
+    assert sure.onward.miss_probability == sure.gap.miss_probability == 0.01
+    rows = {str(c): i for i, c in enumerate(model.attachment.camera_ids)}
+    # m opened and found empty: the surer the review, the less likely the way through m
+    doubt = default.gap.between(*leg(ROUND_S + 60.0), empty=["m"]).chance[rows["m"]]
+    trust = sure.gap.between(*leg(ROUND_S + 60.0), empty=["m"]).chance[rows["m"]]
+    assert trust < doubt
+    with pytest.raises(BadInputError, match="review_miss"):
+        Lookahead.over(model, review_miss=1.5)
